@@ -1,0 +1,81 @@
+"""One training loop for every lesson: seeded, device-aware, with a progress bar and a loss history."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; two runs with the same config give the same model."""
+
+    steps: int = 500
+    lr: float = 3e-3
+    batch_size: int = 256
+    weight_decay: float = 0.0
+    seed: int = 0
+    progress: bool = True
+    description: str = "training"
+
+
+@dataclass
+class History:
+    """What a training run leaves behind: the loss at every step and the wall time it took."""
+
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def final_loss(self) -> float:
+        """Mean loss over the last tenth of training (less noisy than the last step)."""
+        tail = self.losses[-max(1, len(self.losses) // 10):]
+        return float(np.mean(tail))
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, numpy and torch; return a torch generator to draw training data from."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else the CPU: the course never requires a GPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train(
+    model: torch.nn.Module,
+    make_batch: Callable[[int, torch.Generator], tuple],
+    loss_fn: Callable[..., torch.Tensor],
+    config: TrainConfig,
+) -> History:
+    """Train ``model`` for ``config.steps`` Adam steps; ``loss_fn(model, *make_batch(batch_size, gen))``."""
+    generator = seed_everything(config.seed)
+    device = next(model.parameters()).device
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history = History()
+    start = time.perf_counter()
+    model.train()
+    bar = tqdm(range(config.steps), desc=config.description, disable=not config.progress, leave=False)
+    for step in bar:
+        batch = tuple(t.to(device) if isinstance(t, torch.Tensor) else t
+                      for t in make_batch(config.batch_size, generator))
+        loss = loss_fn(model, *batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        history.losses.append(loss.item())
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{history.losses[-1]:.3f}")
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    return history

@@ -1,0 +1,93 @@
+"""The explorer pattern: sliders above a figure; the update logic is a plain function that tests call.
+
+``Explorer(compute, draw, controls)``: ``compute(**values)`` returns data (pure, testable, fast);
+``draw(fig, data)`` redraws the figure from that data. Moving a control recomputes and redraws in place.
+Works with the inline backend, so no extension is needed in JupyterLab, Notebook 7, VS Code or Colab.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any, Callable
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import display
+
+from simplex_edu.plots import new_figure
+
+# Every explorer made in this kernel, so the benchmark can time their updates without knowing the lesson.
+EXPLORERS: "weakref.WeakSet[Explorer]" = weakref.WeakSet()
+
+
+class Explorer:
+    """Controls wired to a compute function and a draw function, with the figure below them."""
+
+    def __init__(
+        self,
+        compute: Callable[..., Any],
+        draw: Callable[[Any, Any], None],
+        controls: dict[str, W.ValueWidget],
+        figsize: tuple[float, float] = (6.4, 3.6),
+        ncols: int = 1,
+    ):
+        self.compute, self.draw, self.controls = compute, draw, controls
+        self.fig, self.axes = new_figure(1, ncols, *figsize)
+        plt.close(self.fig)  # shown through self.output only, not again at the end of the cell
+        self.output = W.Output()
+        self.update_seconds: list[float] = []
+        for control in controls.values():
+            control.continuous_update = True if isinstance(control, W.Dropdown) else False
+            control.observe(lambda _change: self.refresh(), names="value")
+        self.widget = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")), self.output])
+        self.widget.add_class("simplex-explorer")
+        self.refresh()
+        EXPLORERS.add(self)
+
+    def values(self) -> dict[str, Any]:
+        """The current value of every control, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def refresh(self) -> None:
+        """Recompute from the current control values and redraw the figure in place."""
+        start = time.perf_counter()
+        data = self.compute(**self.values())
+        self.draw(self.fig, data)
+        with self.output:
+            self.output.clear_output(wait=True)
+            display(self.fig)
+        self.update_seconds.append(time.perf_counter() - start)
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+def time_explorer_updates(explorer: Explorer, moves: int = 6) -> float:
+    """Median seconds per update when the first control is stepped through ``moves`` of its values."""
+    control = next(iter(explorer.controls.values()))
+    original = control.value
+    if hasattr(control, "options") and control.options:
+        options = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        values = [options[i % len(options)] for i in range(1, moves + 1)]
+    elif isinstance(control, W.FloatLogSlider):
+        values = list(control.base ** np.linspace(control.min, control.max, moves))
+    else:
+        values = list(np.linspace(control.min, control.max, moves))
+        if isinstance(control.value, int):
+            values = [int(round(v)) for v in values]
+    start = len(explorer.update_seconds)
+    for value in values:
+        if control.value == value:
+            explorer.refresh()
+        else:
+            control.value = value
+    control.value = original
+    return float(np.median(explorer.update_seconds[start:start + moves]))
+
+
+def median_update_ms() -> float | None:
+    """Median update latency in ms over every explorer created in this kernel (None if there are none)."""
+    timings = [time_explorer_updates(e) for e in list(EXPLORERS)]
+    return 1000 * float(np.median(timings)) if timings else None
