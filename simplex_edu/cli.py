@@ -10,6 +10,7 @@ import argparse
 import difflib
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -109,13 +110,15 @@ def lesson_text(notebook: nbformat.NotebookNode) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
-def build(solutions_dir: Path, lessons_dir: Path, check: bool = False) -> list[str]:
-    """Regenerate every lesson from its solution; with ``check``, write nothing and return the differences."""
+def build(solutions_dir: Path, lessons_dir: Path, check: bool = False, only: list[str] | None = None) -> list[str]:
+    """Regenerate lessons from their solutions (all, or those named in ``only``); with ``check``, write
+    nothing and return the differences."""
     problems = []
-    sources = sorted(solutions_dir.glob("[0-9][0-9]_*.ipynb"))
-    if not sources:
+    all_sources = sorted(solutions_dir.glob("[0-9][0-9]_*.ipynb"))
+    if not all_sources:
         raise BuildError(f"no solution notebooks in {solutions_dir}")
-    expected_names = {p.name for p in sources}
+    expected_names = {p.name for p in all_sources}
+    sources = [p for p in all_sources if not only or p.name in {Path(o).name for o in only}]
     for path in sources:
         text = lesson_text(build_lesson(nbformat.read(path, as_version=4)))
         target = lessons_dir / path.name
@@ -129,7 +132,7 @@ def build(solutions_dir: Path, lessons_dir: Path, check: bool = False) -> list[s
             lessons_dir.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
     for stray in lessons_dir.glob("[0-9][0-9]_*.ipynb"):
-        if stray.name not in expected_names:
+        if stray.name not in expected_names and not only:
             problems.append(f"{stray} has no solution notebook in {solutions_dir}")
     return problems
 
@@ -200,7 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--no-open", action="store_true", help="copy only; do not start JupyterLab")
     commands.add_parser("list", help="list the lessons with their time estimates")
     builder = commands.add_parser("build", help="(authors) generate lessons/ from solutions/")
+    builder.add_argument("notebooks", nargs="*", help="only these solution notebooks (default: all)")
     builder.add_argument("--check", action="store_true", help="fail if lessons/ is out of date; write nothing")
+    runner = commands.add_parser("execute", help="(authors) run solution notebooks in place, as the tests do")
+    runner.add_argument("notebooks", nargs="+", type=Path)
     builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions")
     builder.add_argument("--lessons", type=Path, default=REPO_DIR / "lessons")
     args = parser.parse_args(argv)
@@ -211,20 +217,38 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "build":
         try:
-            problems = build(args.solutions, args.lessons, check=args.check)
+            problems = build(args.solutions, args.lessons, check=args.check, only=args.notebooks)
         except BuildError as error:
             print(f"build failed: {error}", file=sys.stderr)
             return 1
         for problem in problems:
             print(problem, file=sys.stderr)
         if not args.check:
-            print(f"built {len(list(args.solutions.glob('[0-9][0-9]_*.ipynb')))} lessons into {args.lessons}")
+            print(f"built lessons into {args.lessons}")
         return 1 if problems else 0
+    if args.command == "execute":
+        for path in args.notebooks:
+            seconds = execute_notebook(path)
+            print(f"executed {path} in {seconds:.1f} s")
+        return 0
     target = Path(args.dir).resolve()
     _print_report(copy_lessons(lessons_source(), target, fresh=args.fresh), target)
     if args.no_open:
         return 0
     return subprocess.call([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={target}"])
+
+
+def execute_notebook(path: Path, timeout: int = 600) -> float:
+    """Run a notebook top to bottom in place, one thread per kernel as in the tests; return wall seconds."""
+    from nbclient import NotebookClient  # authoring tool: imported only when used
+
+    os.environ.update({var: "1" for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
+    notebook = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    nbformat.write(notebook, path)
+    return time.perf_counter() - start
 
 
 def build_to_temp(solutions_dir: Path) -> Path:
