@@ -28,6 +28,7 @@ MANIFEST = ".simplex-edu.json"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = '{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("{name}: replace this line with your code")'
 _DEF = re.compile(r"^\s*def\s+(\w+)\s*\(", re.M)
+_CHECK_CALL = re.compile(r"^check_\w+\(", re.M)
 _TIME = re.compile(r"Time:\s*~?\s*(\d+)\s*min", re.I)
 
 
@@ -85,7 +86,7 @@ def build_lesson(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if source != cell.source:  # an exercise: nbgrader's "autograded answer" cell
                 previous_exercise = _DEF.findall(cell.source)[-1]
                 new.metadata["nbgrader"] = _nbgrader(previous_exercise, solution=True)
-            elif previous_exercise and source.lstrip().startswith("check"):  # its check: "autograder tests"
+            elif previous_exercise and _CHECK_CALL.search(source):  # its check: nbgrader's "autograder tests"
                 new.metadata["nbgrader"] = _nbgrader(f"check_{previous_exercise}", solution=False)
                 previous_exercise = None
         else:

@@ -2,11 +2,12 @@
 
 ``Explorer(compute, draw, controls)``: ``compute(**values)`` returns data (pure, testable, fast);
 ``draw(fig, data)`` redraws the figure from that data. Moving a control recomputes and redraws in place.
-Works with the inline backend, so no extension is needed in JupyterLab, Notebook 7, VS Code or Colab.
+The figure is shown as a PNG in an Image widget, so no extension or special backend is needed anywhere.
 """
 
 from __future__ import annotations
 
+import io
 import time
 import weakref
 from typing import Any, Callable
@@ -35,13 +36,15 @@ class Explorer:
     ):
         self.compute, self.draw, self.controls = compute, draw, controls
         self.fig, self.axes = new_figure(1, ncols, *figsize)
-        plt.close(self.fig)  # shown through self.output only, not again at the end of the cell
-        self.output = W.Output()
+        plt.close(self.fig)  # shown through the image widget only, not again at the end of the cell
+        # The figure goes to an Image widget as PNG bytes: no Output-widget capture, so it behaves the same in
+        # JupyterLab, Notebook 7, VS Code, Colab and headless test runs.
+        self.image = W.Image(format="png")
         self.update_seconds: list[float] = []
         for control in controls.values():
             control.continuous_update = True if isinstance(control, W.Dropdown) else False
             control.observe(lambda _change: self.refresh(), names="value")
-        self.widget = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")), self.output])
+        self.widget = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")), self.image])
         self.widget.add_class("simplex-explorer")
         self.refresh()
         EXPLORERS.add(self)
@@ -55,13 +58,16 @@ class Explorer:
         start = time.perf_counter()
         data = self.compute(**self.values())
         self.draw(self.fig, data)
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(self.fig)
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png")
+        self.image.value = buffer.getvalue()
         self.update_seconds.append(time.perf_counter() - start)
 
     def _ipython_display_(self) -> None:
-        display(self.widget)
+        bundle = self.widget._repr_mimebundle_()
+        # A short, stable text form: the widget's own repr embeds the figure's PNG, which varies by machine.
+        bundle["text/plain"] = f"Explorer({', '.join(self.controls)})"
+        display(bundle, raw=True)
 
 
 def time_explorer_updates(explorer: Explorer, moves: int = 6) -> float:

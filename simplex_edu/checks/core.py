@@ -8,6 +8,7 @@ and which IPython renders as that message alone (no wall of traceback).
 from __future__ import annotations
 
 import math
+import os
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -113,7 +114,7 @@ def compare(expected: Any, got: Any, rtol: float = 1e-6, atol: float = 1e-8, whe
         if math.isnan(float(got)):
             return f"{where} is NaN (not a number). Look for a 0/0, a log of 0, or a NaN in the input that spread."
         if not math.isclose(float(got), float(expected), rel_tol=rtol, abs_tol=atol):
-            return f"{where}: expected {float(expected):.6g}, got {float(got):.6g}."
+            return f"{where}: expected {float(expected):.10g}, got {float(got):.10g}."
         return None
     return None if got == expected else f"{where}: expected {_short(expected)}, got {_short(got)}."
 
@@ -147,17 +148,48 @@ def _compare_arrays(expected: np.ndarray, got: Any, rtol: float, atol: float, wh
     return None
 
 
-def not_attempted(exercise: str) -> bool:
-    """Print the friendly line for an exercise that is still a stub; return False so callers can chain."""
+class CheckResult:
+    """What a check returns: truthy when the answer is right, falsy when not attempted; shows nothing itself."""
+
+    def __init__(self, exercise: str, correct: bool):
+        self.exercise, self.correct = exercise, correct
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __eq__(self, other: object) -> bool:
+        return self.correct == other if isinstance(other, bool) else NotImplemented
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.exercise!r}, correct={self.correct})"
+
+    def _ipython_display_(self) -> None:
+        """The check already printed its message; don't echo the result as a cell output too."""
+
+
+def grading() -> bool:
+    """True when a teacher's autograder runs the notebook (SIMPLEX_EDU_GRADING=1): then a stub must fail."""
+    return os.environ.get("SIMPLEX_EDU_GRADING", "") not in ("", "0")
+
+
+def not_attempted(exercise: str) -> CheckResult:
+    """Print the friendly line for an exercise that is still a stub; the result is falsy.
+
+    Under a grader (see :func:`grading`) an unattempted exercise raises instead, so it earns no points.
+    """
+    if grading():
+        raise CheckFailed(f"{exercise}: not attempted.")
     print(f"○ {exercise}: not attempted yet — fill in the function above and run this cell again. "
           "(The lesson goes on with the library's own version, so you can come back later.)")
-    return False
+    return CheckResult(exercise, False)
 
 
-def passed(exercise: str, detail: str = "") -> bool:
-    """Print the success line for an exercise and return True."""
+def passed(exercise: str, detail: str = "") -> CheckResult:
+    """Print the success line for an exercise; the result is truthy."""
     print(f"✓ {exercise}: correct{' — ' + detail if detail else ''}.")
-    return True
+    return CheckResult(exercise, True)
 
 
 def _call(fn: Callable, case: Case, exercise: str) -> Any:
@@ -184,7 +216,7 @@ def check_function(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     compare_fn: Callable[[Any, Any], str | None] | None = None,
-) -> bool:
+) -> CheckResult:
     """Run ``learner_fn`` on every case against ``reference_fn``; True if all match, False if not attempted.
 
     Raises :class:`CheckFailed` with expected value, returned value and ``hint`` on the first mismatch.
@@ -212,7 +244,7 @@ def check_value(
     hint: str,
     rtol: float = 1e-6,
     atol: float = 1e-8,
-) -> bool:
+) -> CheckResult:
     """Check a value (not a function) the learner computed; ``Ellipsis`` (``...``) means not attempted yet."""
     if got is Ellipsis:
         return not_attempted(exercise)
