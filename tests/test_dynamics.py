@@ -1,0 +1,183 @@
+"""Lesson 04: the dynamics module against known figures, and every exercise check against right, wrong and stub."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simplex_edu import dynamics as D
+from simplex_edu.checks import CheckFailed
+from simplex_edu.checks import dynamics as checks
+from simplex_edu.training import TrainConfig
+
+
+def test_rk4_is_fourth_order():
+    x0 = D.sample_pendulum_states(16, seed=3)
+    errors = D.step_errors(D.pendulum, x0, 5.0, [0.2, 0.1, 0.05])
+    ratios = errors[:-1] / errors[1:]
+    assert np.all(np.abs(ratios - 16) < 1.5), ratios  # 2⁴ = 16 when the step halves
+    assert abs(D.estimate_order(np.array([0.2, 0.1, 0.05]), errors) - 4) < 0.15
+
+
+def test_euler_is_first_order():
+    errors = D.step_errors(D.pendulum, D.sample_pendulum_states(16, seed=3), 5.0, [0.02, 0.01, 0.005], D.euler_step)
+    assert abs(D.estimate_order(np.array([0.02, 0.01, 0.005]), errors) - 1) < 0.1
+
+
+def test_undamped_pendulum_energy_drift_is_small():
+    x0 = D.sample_pendulum_states(16, seed=4)
+    paths = D.integrate(lambda s: D.pendulum(s, damping=0.0), x0, 0.05, 2000, save_every=100)  # t = 100
+    energy = D.pendulum_energy(paths)
+    assert np.max(np.abs(energy - energy[0]) / energy[0]) < 1e-5
+
+
+def test_sampled_pendulum_states_stay_below_over_the_top():
+    states = D.sample_pendulum_states(500, seed=0, max_energy=1.2)
+    assert states.shape == (500, 2) and D.pendulum_energy(states).max() < 1.2
+
+
+def test_lorenz_lyapunov_exponent_within_5_percent():
+    estimates = D.lyapunov_exponent(D.lorenz, D.lorenz_attractor_states(8, seed=0), 0.01, 1000, 10)
+    assert abs(estimates.mean() - 0.906) / 0.906 < 0.05, estimates
+
+
+def test_lyapunov_signs_for_regular_systems():
+    cycle = D.lyapunov_exponent(D.van_der_pol, np.array([2.0, 0.0]), 0.01, 500, 10)
+    damped = D.lyapunov_exponent(D.pendulum, np.array([1.0, 0.0]), 0.01, 500, 10)
+    assert abs(cycle) < 0.05 and damped < 0  # a limit cycle is neutral, damping contracts
+
+
+def test_predictability_horizon_and_bits():
+    assert D.predictability_horizon(0.906, 1e-8, 1.0) == pytest.approx(np.log(1e8) / 0.906)
+    bits = D.bits_for_horizon(np.array([0.0, 10.0]), 0.906)
+    assert bits[1] - bits[0] == pytest.approx(3 * 10 * 0.906 / np.log(2))
+
+
+def test_sparse_regression_recovers_lorenz_within_2_percent():
+    paths = D.integrate(D.lorenz, D.lorenz_attractor_states(2, seed=1), 0.002, 3000)
+    field = D.fit_polynomial_field(*D.finite_difference(paths, 0.002), degree=2, threshold=0.5, names="xyz")
+    truth = np.zeros_like(field.coefficients)
+    terms = D.library_terms(3, 2)
+    for (term, var), value in {((0,), 0): -10, ((1,), 0): 10, ((0,), 1): 28, ((1,), 1): -1, ((0, 2), 1): -1,
+                               ((2,), 2): -8 / 3, ((0, 1), 2): 1}.items():
+        truth[terms.index(term), var] = value
+    assert np.all((field.coefficients == 0) == (truth == 0))  # exactly the right terms survive
+    nonzero = truth != 0
+    assert np.max(np.abs(field.coefficients[nonzero] / truth[nonzero] - 1)) < 0.02
+    assert field.equations()[0] == "dx/dt = -10 x + 10 y"
+
+
+def test_polynomial_library_order_and_names():
+    x = np.array([[2.0, 3.0]])
+    assert D.polynomial_library(x, 2).tolist() == [[1, 2, 3, 4, 6, 9]]
+    assert [D.term_name(t, "xy") for t in D.library_terms(2, 2)] == ["1", "x", "y", "x²", "xy", "y²"]
+
+
+def test_coupled_normal_modes_match_analytic():
+    k = 0.3
+    slow, fast = D.normal_mode_frequencies(k)
+    # The linearized coupled field's eigenvalues are ±i·(mode frequencies).
+    eps = 1e-6
+    jacobian = np.stack([(D.coupled_pendulums(eps * e, k, 0.0) - D.coupled_pendulums(-eps * e, k, 0.0)) / (2 * eps)
+                         for e in np.eye(4)], axis=1)
+    found = np.sort(np.abs(np.linalg.eigvals(jacobian).imag))[::2]
+    assert found == pytest.approx([slow, fast], rel=1e-6)
+    # And in simulation: the in-phase and out-of-phase modes oscillate at those frequencies.
+    dt, n = 0.05, 8192
+    paths = D.integrate(lambda s: D.coupled_pendulums(s, k, 0.0), np.array([[0.01, 0, 0.01, 0], [0.01, 0, -0.01, 0]]),
+                        dt, n)
+    omega = 2 * np.pi * np.fft.rfftfreq(n + 1, dt)
+    for row, expected in ((0, slow), (1, fast)):
+        peak = omega[np.argmax(np.abs(np.fft.rfft(paths[:, row, 0])))]
+        assert abs(peak - expected) < 2 * np.pi / (n * dt)  # within one frequency bin
+
+
+def test_spring_transfers_energy_that_separate_flows_miss():
+    x0 = np.array([1.2, 0.0, 0.0, 0.0])
+    truth = D.integrate(lambda s: D.coupled_pendulums(s, 0.3), x0, 0.05, 200)
+    separate = D.separate_flows(lambda x, t: D.integrate(D.pendulum, x, 0.05, 200), x0, None)
+    assert np.max(np.abs(separate[:, 2])) == 0 and np.max(np.abs(truth[:, 2])) > 0.5
+    learned = D.integrate(lambda s: D.couple(D.pendulum_polynomial_field(0.1), s, 0.3), x0, 0.05, 200)
+    assert np.max(np.abs(learned - truth)) < 0.05
+
+
+def test_splitting_converges_as_the_step_shrinks():
+    x0 = np.array([1.2, 0.0, 0.0, 0.0])
+    truth = D.final_state(lambda s: D.coupled_pendulums(s, 0.3), x0, 0.01, 10.0)
+    errors = [np.max(np.abs(D.split_coupled(D.pendulum, x0, 0.3, 10.0, h) - truth)) for h in (0.5, 0.25, 0.125)]
+    assert errors[0] > errors[1] > errors[2] and abs(D.estimate_order(np.array([0.5, 0.25, 0.125]), errors) - 1) < 0.3
+
+
+def test_flow_map_learns_the_pendulum_roughly():
+    flow, history = D.train_flow_map(D.pendulum, D.sample_pendulum_states(500, seed=0), 5.0,
+                                     config=TrainConfig(steps=300, batch_size=256, progress=False))
+    x0 = D.sample_pendulum_states(32, seed=9)
+    truth = D.integrate(D.pendulum, x0, 0.05, 100)
+    pred = flow(x0, 0.05 * np.arange(101))
+    assert pred.shape == truth.shape and np.allclose(pred[0], x0, atol=1e-6)  # exact at t = 0
+    assert D.rms_error(pred, truth).max() < 0.2 and history.losses[-1] < history.losses[0]
+
+
+def test_mlp_field_learns_the_pendulum():
+    paths = D.integrate(D.pendulum, D.sample_pendulum_states(50, seed=1), 0.05, 200)
+    field, _ = D.train_mlp_field(*D.finite_difference(paths, 0.05), config=TrainConfig(steps=300, progress=False))
+    x = D.sample_pendulum_states(100, seed=2)
+    assert np.sqrt(np.mean((field(x) - D.pendulum(x)) ** 2)) < 0.05
+
+
+def test_explorer_compute_is_fast_and_consistent():
+    import time
+
+    explore = D.CouplingExplorer()
+    start = time.perf_counter()
+    data = explore(damping=0.1, k=0.3, horizon=20.0, theta0=1.5)
+    assert time.perf_counter() - start < 0.01
+    assert data["truth"].shape == (201, 4) and data["times"][-1] == pytest.approx(20.0)
+    assert data["error_separate"] > 0.3 and data["error_learned"] < 0.05
+    assert explore(0.0, 0.0, 10.0, 0.9)["error_separate"] == 0.0  # no spring: separate flows are exact
+
+
+# --- checks: the reference passes, a wrong answer is rejected, a stub is "not attempted" ---------------------
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError("stub")
+
+
+def _wrong_rk4(f, x, dt):
+    return x + dt * f(x + 0.5 * dt * f(x))  # the midpoint method: second order only
+
+
+def _wrong_order(dts, errors):
+    return float(errors[0] / errors[1])  # a ratio, not an exponent
+
+
+def _wrong_stlsq(theta, dxdt, threshold, n_iter=10):
+    xi = np.linalg.lstsq(theta, dxdt, rcond=None)[0]
+    xi[np.abs(xi) < threshold] = 0  # thresholds once but never refits
+    return xi
+
+
+def _wrong_coupled(x, k, damping):
+    return D.coupled_pendulums(x, -k, damping)  # the spring pushes the angles apart
+
+
+def _wrong_lyapunov(f, x0, dt, n_renorm, steps_per_renorm, d0=1e-8):
+    return D.lyapunov_exponent(f, x0, dt, n_renorm, steps_per_renorm, d0) * dt  # divided by steps, not time
+
+
+CHECKS = [
+    (checks.check_rk4_step, D.rk4_step, _wrong_rk4),
+    (checks.check_estimate_order, D.estimate_order, _wrong_order),
+    (checks.check_stlsq, D.stlsq, _wrong_stlsq),
+    (checks.check_coupled_field, D.coupled_pendulums, _wrong_coupled),
+    (checks.check_lyapunov_exponent, D.lyapunov_exponent, _wrong_lyapunov),
+]
+
+
+@pytest.mark.parametrize("check, reference, wrong", CHECKS, ids=[c[0].__name__ for c in CHECKS])
+def test_check_accepts_reference_rejects_wrong_and_reports_stub(check, reference, wrong, capsys):
+    assert check(reference)
+    with pytest.raises(CheckFailed, match="Hint"):
+        check(wrong)
+    assert not check(_stub)
+    assert "not attempted" in capsys.readouterr().out
