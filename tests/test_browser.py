@@ -1,0 +1,380 @@
+"""Every lesson's explorers, in JupyterLab, in headless Chromium: a moved slider must redraw the figure.
+
+Unit tests prove the update functions and nbval proves the notebooks run headless; this proves what a learner
+sees. For each lesson in ``lessons/`` whose code uses ``Explorer(``: open it in JupyterLab (serving a temporary
+copy of the lessons, so autosave never touches the repo), Run All, then move the first slider of every explorer
+with the keyboard and require that the explorer's figure changes and no error or widget-load failure appears.
+On failure a screenshot is saved in ``test-artifacts/``.
+
+Needs Debian's ``chromium`` and the Python ``playwright`` package (no browser download). Without them the tests
+skip, unless ``SIMPLEX_EDU_REQUIRE_BROWSER=1`` (set in CI), where a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = ROOT / "lessons"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("SIMPLEX_EDU_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRED = os.environ.get("SIMPLEX_EDU_REQUIRE_BROWSER", "") not in ("", "0")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+KERNEL_LABEL = "Python 3 (ipykernel)"  # the kernel name the status bar shows, from the kernelspec we write
+
+# Bounded waits, in seconds. Generous against a busy 2-core machine; a healthy lesson takes far less.
+SERVER_START = 90
+PAGE_LOAD = 60
+KERNEL_IDLE = 90
+RUN_ALL = 180
+WIDGET_RENDER = 30
+FIGURE_REDRAW = 20
+
+# An error the learner would see: a traceback in an output, or a widget the front end could not show.
+ERROR_PATTERN = re.compile(r"Traceback|\b\w*Error\b|Error displaying widget|Failed to load model")
+
+
+def lessons_with_explorers() -> list[Path]:
+    """Every lesson notebook whose code cells build an ``Explorer``, in course order."""
+    found = []
+    for path in sorted(LESSONS.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        if any(c.cell_type == "code" and "Explorer(" in c.source for c in notebook.cells):
+            found.append(path)
+    return found
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the Python package 'playwright' is not installed (pip install playwright)"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set SIMPLEX_EDU_CHROMIUM)"
+    return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_jupyter_config(home: Path) -> dict[str, str]:
+    """Private Jupyter config, data, settings and workspace folders; returns the environment that selects them.
+
+    The kernelspec runs this interpreter (the repo's environment), and the news announcement, which would
+    otherwise pop up over the corner of the page, is disabled.
+    """
+    dirs = {name: home / name for name in ("config", "data", "runtime", "settings", "workspaces", "ipython")}
+    for folder in dirs.values():
+        folder.mkdir(parents=True)
+    (dirs["config"] / "labconfig").mkdir()
+    (dirs["config"] / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    kernel = dirs["data"] / "kernels" / "python3"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": KERNEL_LABEL, "language": "python"}))
+    env = {key: value for key, value in os.environ.items() if key not in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH")}
+    env.update(JUPYTER_CONFIG_DIR=str(dirs["config"]), JUPYTER_DATA_DIR=str(dirs["data"]),
+               JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+               JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]), IPYTHONDIR=str(dirs["ipython"]),
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.pop("MPLBACKEND", None)  # the kernel picks the inline backend itself, as it does for a learner
+    return env
+
+
+class JupyterLab:
+    """A JupyterLab server on 127.0.0.1 serving a folder, with a token; ``stop`` ends it and its kernels."""
+
+    def __init__(self, root: Path, env: dict[str, str], log: Path):
+        self.port, self.token = free_port(), uuid.uuid4().hex
+        self.base = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
+                   "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                   "--LabApp.extension_manager=readonly"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")
+        self.log = log
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                self.api("GET", "status")
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError(f"JupyterLab not ready after {SERVER_START} s:\n{self.log.read_text()[-3000:]}")
+
+    def api(self, method: str, path: str) -> object:
+        """One call to the server's REST API; the decoded JSON answer (None when empty)."""
+        request = urllib.request.Request(f"{self.base}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def url(self, notebook: str, workspace: str) -> str:
+        """The address that opens ``notebook`` in a fresh named workspace (no layout restored from a previous one)."""
+        return f"{self.base}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={self.token}"
+
+    def shutdown_kernels(self) -> None:
+        """Stop every running kernel, so lessons don't pile up in memory."""
+        for session in self.api("GET", "sessions") or []:
+            self.api("DELETE", f"sessions/{session['id']}")
+        for kernel in self.api("GET", "kernels") or []:
+            self.api("DELETE", f"kernels/{kernel['id']}")
+
+    def stop(self) -> None:
+        """End the server, then anything left in its process group (kernels start their own sessions)."""
+        import psutil
+
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        try:
+            self.shutdown_kernels()
+        except OSError:
+            pass
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        for child in children:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(children, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def jupyterlab() -> Iterator[JupyterLab]:
+    """A JupyterLab server on a temporary copy of ``lessons/``, stopped when the module's tests end."""
+    reason = browser_missing()
+    if reason:
+        if REQUIRED:
+            pytest.fail(f"SIMPLEX_EDU_REQUIRE_BROWSER is set but {reason}", pytrace=False)
+        pytest.skip(reason)
+    with tempfile.TemporaryDirectory(prefix="simplex-edu-browser-") as tmp:
+        home = Path(tmp)
+        shutil.copytree(LESSONS, home / "root" / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        server = JupyterLab(home / "root", write_jupyter_config(home / "jupyter"), home / "server.log")
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(jupyterlab: JupyterLab):
+    """Headless Debian Chromium driven by playwright, closed when the module's tests end."""
+    from playwright.sync_api import sync_playwright
+
+    driver = sync_playwright().start()
+    try:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                          timeout=PAGE_LOAD * 1000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        driver.stop()
+
+
+@pytest.fixture
+def page(browser, jupyterlab: JupyterLab):
+    """A fresh browser page that may only talk to the local server; its kernels are stopped afterwards."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WIDGET_RENDER * 1000)
+    local = re.compile(rf"^(http|ws)://127\.0\.0\.1:{jupyterlab.port}/")
+    context.route(lambda url: not local.match(url), lambda route: route.abort())  # no network: as on a workshop
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+        jupyterlab.shutdown_kernels()
+
+
+def error_outputs(page) -> list[str]:
+    """The text of every output showing a traceback or error, and of every widget that failed to render."""
+    texts = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output").evaluate_all(
+        "nodes => nodes.map(n => n.innerText)")
+    return [text[:2000] for text in texts if ERROR_PATTERN.search(text)]
+
+
+def wait_for_kernel_idle(page, timeout: float) -> None:
+    """Wait until the status bar shows this lesson's kernel as idle (the toolbar says idle too early)."""
+    page.locator("#jp-main-statusbar").get_by_text(re.compile(rf"{re.escape(KERNEL_LABEL)}\s*\|\s*Idle")).wait_for(
+        timeout=timeout * 1000)
+
+
+def run_all(page) -> None:
+    """Run every cell through the Run menu, as a learner would, and wait until the last one has finished."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    # Queued cells show [*]; the run is over when none does and some have an execution count.
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]
+                .map(p => p.textContent.trim());
+            return !prompts.some(p => p.includes('*')) && prompts.some(p => /\\[\\d+\\]/.test(p));
+        }""", timeout=RUN_ALL * 1000, polling=250)
+    wait_for_kernel_idle(page, KERNEL_IDLE)
+
+
+def move_first_control(explorer) -> str:
+    """Move the explorer's first slider with the keyboard, to its end (its start if already there).
+
+    An explorer without a slider gets its first dropdown set to another option instead. Returns what the
+    control showed before and after, for the failure message.
+    """
+    sliders = explorer.locator(".widget-slider")
+    if not sliders.count():
+        dropdowns = explorer.locator(".widget-dropdown select")
+        assert dropdowns.count(), "the explorer has no slider or dropdown to move"
+        select = dropdowns.first
+        select.scroll_into_view_if_needed()
+        before = select.input_value()
+        options = select.locator("option").evaluate_all("nodes => nodes.map(n => n.value)")
+        other = next((value for value in options if value != before), None)
+        assert other is not None, "the explorer's first dropdown has a single option"
+        select.select_option(other)
+        return f"dropdown {before!r} -> {other!r}"
+    slider = sliders.first
+    slider.scroll_into_view_if_needed()
+    readout = slider.locator(".widget-readout").first
+    handle = slider.locator(".noUi-handle").first
+    before = readout.inner_text()
+    handle.focus()
+    handle.press("End")
+    if readout.inner_text() == before:  # already at its maximum
+        handle.press("Home")
+    return f"slider {before!r} -> {readout.inner_text()!r}"
+
+
+def log_console_errors(page) -> list[str]:
+    """Open the notebook's log console (where tracebacks from widget callbacks go) and return its errors."""
+    console = page.locator(".jp-LogConsole")
+    if not console.count():
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^View$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Show Log Console$")).click()
+        console.first.wait_for(timeout=10_000)
+    texts = console.first.locator(".jp-OutputArea-output").evaluate_all("nodes => nodes.map(n => n.innerText)")
+    # A traceback's last lines name the error; that is what the failure message needs.
+    return ["\n".join(text.strip().splitlines()[-4:]) for text in texts if ERROR_PATTERN.search(text)]
+
+
+def save_screenshot(page, name: str, focus) -> tuple[Path, list[str]]:
+    """Save what the page shows, with the log console open and ``focus`` in view; also return the log's errors."""
+    try:
+        logged = log_console_errors(page)
+        if focus.count():
+            focus.scroll_into_view_if_needed(timeout=5_000)
+    except Exception as problem:  # the screenshot matters more than the log console
+        logged = [f"(could not read the log console: {problem})"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), timeout=15_000)
+    return path, logged
+
+
+FIGURE_DIGEST_JS = """async explorer => {
+    // The explorer's figure is its last image (an Image widget's blob: URL, or a data: URL in an Output).
+    const images = explorer.querySelectorAll('img');
+    const img = images[images.length - 1];
+    if (!img || !img.src) return null;
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let hash = 2166136261;  // FNV-1a: the figure's bytes, not its URL, so a mere re-render does not count
+    for (const b of bytes) hash = Math.imul(hash ^ b, 16777619) >>> 0;
+    return bytes.length + ':' + hash.toString(16);
+}"""
+
+
+def wait_for_figure(explorer, differs_from: str | None, timeout: float) -> str:
+    """Wait until the explorer shows a figure whose bytes differ from ``differs_from``; return its digest."""
+    deadline = time.monotonic() + timeout
+    while True:
+        digest = explorer.evaluate(FIGURE_DIGEST_JS)
+        if digest is not None and digest != differs_from:
+            return digest
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {'new ' if differs_from else ''}figure within {timeout} s")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("lesson", lessons_with_explorers(), ids=lambda p: p.stem)
+def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, page) -> None:
+    """Run the lesson in JupyterLab; moving each explorer's first control redraws its figure, with no errors."""
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    step, explorer, started = "open the lesson", None, time.monotonic()
+    try:
+        page.goto(jupyterlab.url(f"lessons/{lesson.name}", lesson.stem), timeout=PAGE_LOAD * 1000)
+        step = "wait for the kernel"
+        wait_for_kernel_idle(page, KERNEL_IDLE)
+        step = "run all cells"
+        run_all(page)
+        errors = error_outputs(page)
+        if errors:
+            raise AssertionError("errors in the outputs after Run All:\n" + "\n---\n".join(errors))
+
+        step = "find the explorers"
+        explorers = page.locator(".jp-NotebookPanel:visible .simplex-explorer")
+        explorers.first.wait_for(timeout=WIDGET_RENDER * 1000)
+        for index in range(explorers.count()):
+            explorer = explorers.nth(index)
+            step = f"explorer {index + 1}: wait for its figure"
+            explorer.scroll_into_view_if_needed()
+            before = wait_for_figure(explorer, None, WIDGET_RENDER)
+            step = f"explorer {index + 1}: move its first control"
+            moved = move_first_control(explorer)
+            step = f"explorer {index + 1}: redraw its figure after {moved}"
+            wait_for_figure(explorer, before, FIGURE_REDRAW)
+        step = "check outputs and the log console for errors"
+        errors = error_outputs(page) + log_console_errors(page)
+        if errors:
+            raise AssertionError("errors after moving the explorers:\n" + "\n---\n".join(errors))
+    except Exception as failure:
+        in_view = explorer or page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output", has_text=ERROR_PATTERN)
+        shot, logged = save_screenshot(page, f"browser-{lesson.stem}", in_view.first)
+        raise AssertionError(
+            f"{lesson.name}: failed at step '{step}' after {time.monotonic() - started:.0f} s: {failure}\n"
+            f"screenshot: {shot}\nlog console errors: {logged}\nbrowser errors: {page_errors[:5]}") from failure
