@@ -236,7 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     _print_report(copy_lessons(lessons_source(), target, fresh=args.fresh), target)
     if args.no_open:
         return 0
-    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={target}"])
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={target}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers (Docker, some cloud notebooks) run as root
+        command.append("--allow-root")
+    return subprocess.call(command)
 
 
 def execute_notebook(path: Path, timeout: int = 600) -> float:
