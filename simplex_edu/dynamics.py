@@ -168,10 +168,10 @@ class FlowMap:
         """States at time(s) t: x0 (..., d) and a scalar t give (..., d); an array of n times gives (n, ..., d)."""
         x0 = np.asarray(x0, dtype=np.float32)
         times = np.atleast_1d(np.asarray(t, dtype=np.float32))
-        xs = np.broadcast_to(x0, (len(times), *x0.shape))
-        ss = np.broadcast_to((times / self.horizon).reshape(-1, *[1] * x0.ndim), (len(times), *x0.shape[:-1], 1))
+        xs = np.broadcast_to(x0, (len(times), *x0.shape)).copy()
+        ss = np.broadcast_to((times / self.horizon).reshape(-1, *[1] * x0.ndim), (len(times), *x0.shape[:-1], 1)).copy()
         with torch.no_grad():
-            out = self.model(torch.from_numpy(np.ascontiguousarray(xs)), torch.from_numpy(np.ascontiguousarray(ss)))
+            out = self.model(torch.from_numpy(xs), torch.from_numpy(ss))
         out = out.numpy().astype(np.float64)
         return out[0] if np.ndim(t) == 0 else out
 
@@ -355,6 +355,65 @@ def rms_error(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean((pred - truth) ** 2, axis=tuple(range(1, truth.ndim))))
 
 
+def strategy_errors(flow: FlowMap, fields: dict[str, Field], x0: np.ndarray, k: float, horizon: float = 10.0,
+                    dt: float = 0.05, coarse_dt: float = 0.25, split_dt: float = 0.5) -> dict:
+    """RMS error against time of every strategy, for single pendulums and for pairs joined by a spring k.
+
+    ``x0`` holds single-pendulum states; each coupled pair starts with one of them released and its partner at
+    rest. ``fields`` are learned single-pendulum vector fields; coupled, each gets the spring added. The truth
+    is RK4 at dt/5. Returns {"single": {name: (times, errors)}, "coupled": {name: (times, errors)}}.
+    """
+    n = int(round(horizon / dt))
+    times = dt * np.arange(n + 1)
+    coarse, split_every = int(round(coarse_dt / dt)), int(round(split_dt / dt))
+    truth = integrate(pendulum, x0, dt / 5, 5 * n, save_every=5)
+    single = {f"RK4 on the equation, dt = {coarse_dt:g}":
+              (times[::coarse], rms_error(integrate(pendulum, x0, coarse_dt, n // coarse), truth[::coarse])),
+              "flow map (one pass per query)": (times, rms_error(flow(x0, times), truth))}
+    single.update({name: (times, rms_error(integrate(f, x0, dt, n), truth)) for name, f in fields.items()})
+
+    pairs = np.concatenate([x0, np.zeros_like(x0)], axis=-1)
+    spring = lambda s: coupled_pendulums(s, k)  # noqa: E731
+    truth = integrate(spring, pairs, dt / 5, 5 * n, save_every=5)
+    split = [pairs]
+    for _ in range(n // split_every):
+        split.append(split_coupled(pendulum, split[-1], k, split_dt, split_dt))
+    coupled = {f"RK4 on equations + spring, dt = {coarse_dt:g}":
+               (times[::coarse], rms_error(integrate(spring, pairs, coarse_dt, n // coarse), truth[::coarse])),
+               "separate flow maps, no spring": (times, rms_error(separate_flows(flow, pairs, times), truth)),
+               f"splitting the exact flows, step {split_dt:g}":
+               (times[::split_every], rms_error(np.stack(split), truth[::split_every]))}
+    coupled.update({f"{name} + spring": (times, rms_error(integrate(lambda s, f=f: couple(f, s, k), pairs, dt, n),
+                                                          truth)) for name, f in fields.items()})
+    return {"single": single, "coupled": coupled}
+
+
+# First matching word decides a strategy's colour: the same colour means the same strategy in both panels.
+STRATEGY_COLORS = {"splitting": "#ff7f0e", "separate": COLORS["amortized"], "flow map": COLORS["amortized"],
+                   "RK4": COLORS["unamortized"], "polynomial": COLORS["accent"], "MLP": "#9467bd"}
+
+
+def plot_strategy_errors(axes, data: dict) -> None:
+    """Two panels, error against time (log scale): single pendulums, then pendulums joined by a spring."""
+    for ax, key, title in zip(axes, ("single", "coupled"), ("one pendulum", "two pendulums + a weak spring")):
+        for name, (times, errors) in data[key].items():
+            color = next((c for word, c in STRATEGY_COLORS.items() if word in name), None)
+            style = "--" if ("separate" in name or "flow map" in name) else "-"
+            marker = "o" if len(times) < 50 else None
+            ax.semilogy(times[1:], errors[1:], style, color=color, label=name, lw=1.8, marker=marker, ms=3)
+        ax.set_title(title)
+        ax.set_xlabel("time")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    axes[0].set_ylabel("RMS error of the state")
+
+
+def query_seconds(flow: FlowMap, x0: np.ndarray, horizon: float, dts: tuple[float, ...]) -> dict[str, float]:
+    """Measured seconds to answer one query x(horizon) from x0: RK4 at each step in ``dts``, or one flow-map pass."""
+    costs = {f"RK4, dt = {dt:g}": time_call(lambda dt=dt: final_state(pendulum, x0, dt, horizon)) for dt in dts}
+    costs["flow map"] = time_call(lambda: flow(x0, horizon))
+    return costs
+
+
 # --- chaos ----------------------------------------------------------------------------------------------------
 
 def lyapunov_exponent(f: Field, x0: np.ndarray, dt: float, n_renorm: int, steps_per_renorm: int,
@@ -383,11 +442,26 @@ def lorenz_attractor_states(n: int, seed: int = 0, transient: float = 20.0, dt: 
 
 def separation(f: Field, x0: np.ndarray, delta0: float, dt: float, n_steps: int,
                save_every: int = 1) -> np.ndarray:
-    """Distance between a trajectory and one started ``delta0`` away, at every saved step (no renormalizing)."""
+    """Distance between each trajectory and one started ``delta0`` away, at every saved step: (n_saved, ...)."""
     x0 = np.asarray(x0, dtype=np.float64)
     both = np.stack([x0, x0 + delta0 / math.sqrt(x0.shape[-1])])
     paths = integrate(f, both, dt, n_steps, save_every=save_every)
     return np.linalg.norm(paths[:, 1] - paths[:, 0], axis=-1)
+
+
+def plot_separation(ax, times: np.ndarray, gaps: np.ndarray, lyapunov: float, delta0: float,
+                    tolerance: float = 1.0) -> None:
+    """Distances between trajectory pairs (thin), their geometric mean (bold), δ0·e^(λt), and the horizon."""
+    horizon = predictability_horizon(lyapunov, delta0, tolerance)
+    ax.semilogy(times, gaps, color=COLORS["unamortized"], lw=0.5, alpha=0.35)
+    ax.semilogy(times, np.exp(np.log(gaps).mean(axis=1)), color=COLORS["unamortized"], lw=2,
+                label=f"distance (geometric mean of {gaps.shape[1]} pairs)")
+    ax.semilogy(times, delta0 * np.exp(lyapunov * times), "--", color=COLORS["exact"],
+                label=f"{delta0:.0e}·e^({lyapunov:g} t)")
+    ax.axvline(horizon, color=COLORS["baseline"], ls=":",
+               label=f"predictability horizon (ε = {tolerance:g}): t = {horizon:.0f}")
+    ax.set(ylim=(delta0 / 10, 1e3), xlabel="time", ylabel="distance between trajectories")
+    ax.legend(fontsize=8, loc="lower right")
 
 
 def predictability_horizon(lyapunov: float, delta0: float, tolerance: float) -> float:
@@ -456,7 +530,7 @@ def _grid(paths: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def draw_coupling(fig, data: dict) -> None:
-    """θ1 and θ2 against time: the coupled truth, the separate flows and the learned field plus the spring."""
+    """θ1 and θ2 against time (two panels): the coupled truth, the separate flows, the learned field + spring."""
     axes = fig.axes
     if not hasattr(fig, "_lines"):
         fig._lines = []
@@ -466,13 +540,13 @@ def draw_coupling(fig, data: dict) -> None:
                      ax.plot([], [], color=COLORS["amortized"], ls=":", lw=2, label="learned field + spring")[0]]
             fig._lines.append((i, lines))
             ax.set_ylabel(name)
+            ax.set_xlabel("time")
             ax.set_ylim(-2, 2)
-        axes[-1].set_xlabel("time")
         fig.legend(handles=lines, loc="outside lower center", ncol=3, fontsize=8)
     for i, (truth, separate, learned) in fig._lines:
         for line, path in ((truth, data["truth"]), (separate, data["separate"]), (learned, data["learned"])):
             line.set_data(data["times"], path[:, i])
     for ax in axes:
         ax.set_xlim(0, data["times"][-1])
-    axes[0].set_title(f"largest error: separate flows {data['error_separate']:.2f}, "
-                      f"learned field + spring {data['error_learned']:.2f}", fontsize=9)
+    fig.suptitle(f"largest error: separate flows {data['error_separate']:.2f}, "
+                 f"learned field + spring {data['error_learned']:.2f}", fontsize=10)
