@@ -69,8 +69,12 @@ def stub_solutions(source: str, where: str = "cell") -> str:
     return "\n".join(out)
 
 
-def build_lesson(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version of a solution notebook: stubs for solutions, no outputs, clean metadata."""
+def build_lesson(solution: nbformat.NotebookNode, keep_solutions: bool = False) -> nbformat.NotebookNode:
+    """The student version of a solution notebook: stubs for solutions, no outputs, clean metadata.
+
+    With ``keep_solutions`` the answers stay in (between nbgrader's markers): nbgrader's *source* version,
+    from which a teacher's ``nbgrader generate_assignment`` makes the student version itself.
+    """
     lesson = nbformat.v4.new_notebook()
     lesson.metadata = {k: solution.metadata[k] for k in ("kernelspec", "language_info") if k in solution.metadata}
     lesson.metadata.get("language_info", {}).pop("version", None)
@@ -82,7 +86,7 @@ def build_lesson(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
         metadata = {"tags": tags} if tags else {}
         if cell.cell_type == "code":
             source = stub_solutions(cell.source, where=f"cell {index}")
-            new = nbformat.v4.new_code_cell(source, metadata=metadata)
+            new = nbformat.v4.new_code_cell(cell.source if keep_solutions else source, metadata=metadata)
             if source != cell.source:  # an exercise: nbgrader's "autograded answer" cell
                 previous_exercise = _DEF.findall(cell.source)[-1]
                 new.metadata["nbgrader"] = _nbgrader(previous_exercise, solution=True)
@@ -136,6 +140,16 @@ def build(solutions_dir: Path, lessons_dir: Path, check: bool = False, only: lis
         if stray.name not in expected_names and not only:
             problems.append(f"{stray} has no solution notebook in {solutions_dir}")
     return problems
+
+
+def write_nbgrader_source(solutions_dir: Path, target: Path) -> Path:
+    """Write each solution as an nbgrader source assignment (answers kept, nbgrader metadata added)."""
+    for path in sorted(solutions_dir.glob("[0-9][0-9]_*.ipynb")):
+        folder = target / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        source = build_lesson(nbformat.read(path, as_version=4), keep_solutions=True)
+        (folder / path.name).write_text(lesson_text(source))
+    return target
 
 
 def _digest(path: Path) -> str:
@@ -206,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     builder = commands.add_parser("build", help="(authors) generate lessons/ from solutions/")
     builder.add_argument("notebooks", nargs="*", help="only these solution notebooks (default: all)")
     builder.add_argument("--check", action="store_true", help="fail if lessons/ is out of date; write nothing")
+    builder.add_argument("--nbgrader-source", type=Path, metavar="DIR",
+                         help="(teachers) also write nbgrader source notebooks: DIR/NN_name/NN_name.ipynb")
     runner = commands.add_parser("execute", help="(authors) run solution notebooks in place, as the tests do")
     runner.add_argument("notebooks", nargs="+", type=Path)
     builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions")
@@ -222,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         except BuildError as error:
             print(f"build failed: {error}", file=sys.stderr)
             return 1
+        if args.nbgrader_source:
+            print(f"nbgrader source notebooks in {write_nbgrader_source(args.solutions, args.nbgrader_source)}")
         for problem in problems:
             print(problem, file=sys.stderr)
         if not args.check:
