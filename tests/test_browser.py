@@ -49,8 +49,13 @@ RUN_ALL = 180
 WIDGET_RENDER = 30
 FIGURE_REDRAW = 20
 
-# An error the learner would see: a traceback in an output, or a widget the front end could not show.
-ERROR_PATTERN = re.compile(r"Traceback|\b\w*Error\b|Error displaying widget|Failed to load model")
+# What a learner would see go wrong: a traceback or error on stderr (JupyterLab renders error outputs with the
+# stderr MIME type too), or a widget the front end could not show (ipywidgets draws an error icon in its place,
+# or prints a message).
+ERROR_PATTERN = re.compile(r"Traceback|\b\w*Error\b")
+WIDGET_FAILURE = re.compile(r"Error displaying widget|Failed to load model")
+FAILED_WIDGET = ".jupyter-widgets-error-widget"
+STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'
 
 
 def lessons_with_explorers() -> list[Path]:
@@ -235,9 +240,12 @@ def page(browser, jupyterlab: JupyterLab):
 
 def error_outputs(page) -> list[str]:
     """The text of every output showing a traceback or error, and of every widget that failed to render."""
-    texts = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output").evaluate_all(
-        "nodes => nodes.map(n => n.innerText)")
-    return [text[:2000] for text in texts if ERROR_PATTERN.search(text)]
+    outputs = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output")
+    found = [text for text in outputs.and_(page.locator(STDERR)).all_inner_texts() if ERROR_PATTERN.search(text)]
+    found += [text for text in outputs.all_inner_texts() if WIDGET_FAILURE.search(text)]
+    found += [f"a widget failed to render ({text.strip()}; see the browser errors)"
+              for text in page.locator(f".jp-NotebookPanel:visible {FAILED_WIDGET}").all_inner_texts()]
+    return [text[-2000:] for text in found]
 
 
 def wait_for_kernel_idle(page, timeout: float) -> None:
@@ -343,8 +351,9 @@ def wait_for_figure(explorer, differs_from: str | None, timeout: float) -> str:
 @pytest.mark.parametrize("lesson", lessons_with_explorers(), ids=lambda p: p.stem)
 def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, page) -> None:
     """Run the lesson in JupyterLab; moving each explorer's first control redraws its figure, with no errors."""
-    page_errors: list[str] = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page_errors: list[str] = []  # for the failure message: JupyterLab logs some harmless errors too
+    page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
+    page.on("console", lambda message: message.type == "error" and page_errors.append(message.text[:300]))
     step, explorer, started = "open the lesson", None, time.monotonic()
     try:
         page.goto(jupyterlab.url(f"lessons/{lesson.name}", lesson.stem), timeout=PAGE_LOAD * 1000)
@@ -373,8 +382,8 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         if errors:
             raise AssertionError("errors after moving the explorers:\n" + "\n---\n".join(errors))
     except Exception as failure:
-        in_view = explorer or page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output", has_text=ERROR_PATTERN)
+        in_view = explorer or page.locator(f".jp-NotebookPanel:visible :is({FAILED_WIDGET}, {STDERR})")
         shot, logged = save_screenshot(page, f"browser-{lesson.stem}", in_view.first)
         raise AssertionError(
             f"{lesson.name}: failed at step '{step}' after {time.monotonic() - started:.0f} s: {failure}\n"
-            f"screenshot: {shot}\nlog console errors: {logged}\nbrowser errors: {page_errors[:5]}") from failure
+            f"screenshot: {shot}\nlog console errors: {logged}\nbrowser errors: {page_errors[-5:]}") from failure
