@@ -1,10 +1,12 @@
 """Every lesson's explorers, in JupyterLab, in headless Chromium: a moved slider must redraw the figure.
 
 Unit tests prove the update functions and nbval proves the notebooks run headless; this proves what a learner
-sees. For each lesson in ``lessons/`` whose code uses ``Explorer(``: open it in JupyterLab (serving a temporary
-copy of the lessons, so autosave never touches the repo), Run All, then move the first slider of every explorer
-with the keyboard and require that the explorer's figure changes and no error or widget-load failure appears.
-On failure a screenshot is saved in ``test-artifacts/``.
+sees. For each lesson in ``lessons/`` whose code uses ``Explorer(`` (found anew at every run, so new lessons are
+covered without edits): open it in JupyterLab (serving a temporary copy of the lessons, so autosave never touches
+the repo), Run All, then move the first slider of every explorer with the keyboard (its first dropdown if it has
+no slider) and require that the explorer's figure changes and that no error, traceback in the log console (where
+widget callbacks report) or widget-load failure appears. On failure a screenshot, with the log console open, is
+saved in ``test-artifacts/``.
 
 Needs Debian's ``chromium`` and the Python ``playwright`` package (no browser download). Without them the tests
 skip, unless ``SIMPLEX_EDU_REQUIRE_BROWSER=1`` (set in CI), where a missing browser fails.
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -157,10 +160,13 @@ class JupyterLab:
 
     def shutdown_kernels(self) -> None:
         """Stop every running kernel, so lessons don't pile up in memory."""
-        for session in self.api("GET", "sessions") or []:
-            self.api("DELETE", f"sessions/{session['id']}")
-        for kernel in self.api("GET", "kernels") or []:
-            self.api("DELETE", f"kernels/{kernel['id']}")
+        for kind in ("sessions", "kernels"):  # a session owns its kernel; then any kernel left without one
+            for item in self.api("GET", kind) or []:
+                try:
+                    self.api("DELETE", f"{kind}/{item['id']}")
+                except urllib.error.HTTPError as error:
+                    if error.code != 404:  # already gone is fine
+                        raise
 
     def stop(self) -> None:
         """End the server, then anything left in its process group (kernels start their own sessions)."""
@@ -200,7 +206,14 @@ def jupyterlab() -> Iterator[JupyterLab]:
     with tempfile.TemporaryDirectory(prefix="simplex-edu-browser-") as tmp:
         home = Path(tmp)
         shutil.copytree(LESSONS, home / "root" / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        server = JupyterLab(home / "root", write_jupyter_config(home / "jupyter"), home / "server.log")
+        env = write_jupyter_config(home / "jupyter")
+        for attempt in range(3):  # the free port can be taken before the server binds it; then try another
+            try:
+                server = JupyterLab(home / "root", env, home / "server.log")
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
         try:
             yield server
         finally:
@@ -320,7 +333,10 @@ def save_screenshot(page, name: str, focus) -> tuple[Path, list[str]]:
         logged = [f"(could not read the log console: {problem})"]
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), timeout=15_000)
+    try:
+        page.screenshot(path=str(path), timeout=15_000)
+    except Exception as problem:  # keep the test's own failure as the one reported
+        return Path(f"(no screenshot: {problem})"), logged
     return path, logged
 
 
@@ -360,7 +376,9 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         step = "wait for the kernel"
         wait_for_kernel_idle(page, KERNEL_IDLE)
         step = "run all cells"
+        ready = time.monotonic()
         run_all(page)
+        ran = time.monotonic()
         errors = error_outputs(page)
         if errors:
             raise AssertionError("errors in the outputs after Run All:\n" + "\n---\n".join(errors))
@@ -368,6 +386,7 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         step = "find the explorers"
         explorers = page.locator(".jp-NotebookPanel:visible .simplex-explorer")
         explorers.first.wait_for(timeout=WIDGET_RENDER * 1000)
+        moves = []
         for index in range(explorers.count()):
             explorer = explorers.nth(index)
             step = f"explorer {index + 1}: wait for its figure"
@@ -377,10 +396,13 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
             moved = move_first_control(explorer)
             step = f"explorer {index + 1}: redraw its figure after {moved}"
             wait_for_figure(explorer, before, FIGURE_REDRAW)
+            moves.append(moved)
         step = "check outputs and the log console for errors"
         errors = error_outputs(page) + log_console_errors(page)
         if errors:
             raise AssertionError("errors after moving the explorers:\n" + "\n---\n".join(errors))
+        print(f"{lesson.name}: {len(moves)} explorer(s) redrawn ({'; '.join(moves)}); {time.monotonic() - started:.0f} s"
+              f" in all: open {ready - started:.0f} s, Run All {ran - ready:.0f} s, explorers {time.monotonic() - ran:.0f} s")
     except Exception as failure:
         in_view = explorer or page.locator(f".jp-NotebookPanel:visible :is({FAILED_WIDGET}, {STDERR})")
         shot, logged = save_screenshot(page, f"browser-{lesson.stem}", in_view.first)
