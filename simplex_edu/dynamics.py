@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 
 from simplex_edu.compute import time_call
@@ -25,7 +26,6 @@ from simplex_edu.training import History, TrainConfig, seed_everything, train
 Field = Callable[[np.ndarray], np.ndarray]
 Step = Callable[[Field, np.ndarray, float], np.ndarray]
 
-LORENZ_PARAMETERS = {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}
 LORENZ_LYAPUNOV = 0.9056  # largest exponent for sigma=10, rho=28, beta=8/3 (literature value)
 
 
@@ -263,11 +263,15 @@ class PolynomialField:
     degree: int
     names: str = "xyzw"
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """The field at a batch of states (..., d), evaluating only the library terms in use."""
+    def __post_init__(self) -> None:
         used = np.flatnonzero(np.any(self.coefficients != 0, axis=1))
         terms = library_terms(self.coefficients.shape[1], self.degree)
-        return polynomial_library(x, self.degree, [terms[i] for i in used]) @ self.coefficients[used]
+        # Integrating calls the field thousands of times: evaluate only the terms a sparse fit kept.
+        self._terms, self._used = [terms[i] for i in used], self.coefficients[used]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The field at a batch of states (..., d), evaluating only the library terms in use."""
+        return polynomial_library(x, self.degree, self._terms) @ self._used
 
     def equations(self, digits: int = 3) -> list[str]:
         """One readable line per variable, e.g. 'dx/dt = -10 x + 10 y'."""
@@ -539,10 +543,15 @@ def draw_coupling(fig, data: dict) -> None:
                      ax.plot([], [], color=COLORS["unamortized"], ls="--", label="separate flows, no spring")[0],
                      ax.plot([], [], color=COLORS["amortized"], ls=":", lw=2, label="learned field + spring")[0]]
             fig._lines.append((i, lines))
-            ax.set_ylabel(name)
-            ax.set_xlabel("time")
-            ax.set_ylim(-2, 2)
+            ax.set(title=name, xlabel="time", ylim=(-2, 2), xlim=(0, 40), yticks=[-2, -1, 0, 1, 2])
+            ax.xaxis.set_major_locator(MaxNLocator(5))  # few tick labels: text is most of the redraw time
+        axes[0].set_ylabel("angle")
+        axes[1].tick_params(labelleft=False)
         fig.legend(handles=lines, loc="outside lower center", ncol=3, fontsize=8)
+        fig.suptitle(" ", fontsize=10)
+        fig.draw_without_rendering()
+        # The layout never changes, so fix it after the first draw: each update then renders once, not twice.
+        fig.set_layout_engine(None)
     for i, (truth, separate, learned) in fig._lines:
         for line, path in ((truth, data["truth"]), (separate, data["separate"]), (learned, data["learned"])):
             line.set_data(data["times"], path[:, i])

@@ -137,6 +137,34 @@ def test_explorer_compute_is_fast_and_consistent():
     assert explore(0.0, 0.0, 10.0, 0.9)["error_separate"] == 0.0  # no spring: separate flows are exact
 
 
+def test_explorer_figure_lays_out_once_and_updates_in_place():
+    import matplotlib.pyplot as plt
+
+    from simplex_edu.plots import new_figure
+
+    explore = D.CouplingExplorer(dampings=(0.1,), springs=(0.0, 0.3), thetas=(1.5,), max_horizon=20.0)
+    fig, axes = new_figure(1, 2, 8.0, 3.2)
+    plt.close(fig)  # as the Explorer does: the layout must still be computed
+    default = axes[0].get_position().bounds
+    D.draw_coupling(fig, explore(0.1, 0.3, 20.0, 1.5))
+    laid_out = axes[0].get_position().bounds
+    D.draw_coupling(fig, explore(0.1, 0.0, 10.0, 1.5))
+    assert laid_out != default and axes[0].get_position().bounds == laid_out
+    assert fig.get_layout_engine() is None and axes[0].get_xlim() == (0.0, 10.0)
+    assert "separate flows 0.00" in fig._suptitle.get_text()
+
+
+def test_strategy_errors_tell_the_lesson_story():
+    flow, _ = D.train_flow_map(D.pendulum, D.sample_pendulum_states(300, seed=0), 5.0,
+                               config=TrainConfig(steps=200, progress=False))
+    data = D.strategy_errors(flow, {"polynomial field": D.pendulum_polynomial_field(0.1)},
+                             D.sample_pendulum_states(8, seed=7), k=0.3, horizon=5.0)
+    final = {key: {name: errors[-1] for name, (_, errors) in data[key].items()} for key in data}
+    assert final["coupled"]["separate flow maps, no spring"] > 0.2  # O(1): no energy transfer
+    assert final["coupled"]["polynomial field + spring"] < 0.02
+    assert final["single"]["RK4 on the equation, dt = 0.25"] < 1e-3
+
+
 # --- checks: the reference passes, a wrong answer is rejected, a stub is "not attempted" ---------------------
 
 def _stub(*args, **kwargs):
