@@ -28,10 +28,13 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import nbformat
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -222,7 +225,7 @@ def jupyterlab() -> Iterator[JupyterLab]:
 
 
 @pytest.fixture(scope="module")
-def browser(jupyterlab: JupyterLab):
+def browser(jupyterlab: JupyterLab) -> Iterator[Browser]:
     """Headless Debian Chromium driven by playwright, closed when the module's tests end."""
     from playwright.sync_api import sync_playwright
 
@@ -239,7 +242,7 @@ def browser(jupyterlab: JupyterLab):
 
 
 @pytest.fixture
-def page(browser, jupyterlab: JupyterLab):
+def page(browser: Browser, jupyterlab: JupyterLab) -> Iterator[Page]:
     """A fresh browser page that may only talk to the local server; its kernels are stopped afterwards."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WIDGET_RENDER * 1000)
@@ -252,7 +255,7 @@ def page(browser, jupyterlab: JupyterLab):
         jupyterlab.shutdown_kernels()
 
 
-def error_outputs(page) -> list[str]:
+def error_outputs(page: Page) -> list[str]:
     """The text of every output showing a traceback or error, and of every widget that failed to render."""
     outputs = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output")
     found = [text for text in outputs.and_(page.locator(STDERR)).all_inner_texts() if ERROR_PATTERN.search(text)]
@@ -262,13 +265,13 @@ def error_outputs(page) -> list[str]:
     return [text[-2000:] for text in found]
 
 
-def wait_for_kernel_idle(page, timeout: float) -> None:
+def wait_for_kernel_idle(page: Page, timeout: float) -> None:
     """Wait until the status bar shows this lesson's kernel as idle (the toolbar says idle too early)."""
     page.locator("#jp-main-statusbar").get_by_text(re.compile(rf"{re.escape(KERNEL_LABEL)}\s*\|\s*Idle")).wait_for(
         timeout=timeout * 1000)
 
 
-def run_all(page) -> None:
+def run_all(page: Page) -> None:
     """Run every cell through the Run menu, as a learner would, and wait until the last one has finished."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
@@ -282,7 +285,7 @@ def run_all(page) -> None:
     wait_for_kernel_idle(page, KERNEL_IDLE)
 
 
-def move_first_control(explorer) -> str:
+def move_first_control(explorer: Locator) -> str:
     """Move the explorer's first slider with the keyboard, to its end (its start if already there).
 
     An explorer without a slider gets its first dropdown set to another option instead. Returns what the
@@ -312,7 +315,7 @@ def move_first_control(explorer) -> str:
     return f"slider {before!r} -> {readout.inner_text()!r}"
 
 
-def log_console_errors(page) -> list[str]:
+def log_console_errors(page: Page) -> list[str]:
     """Open the notebook's log console (where tracebacks from widget callbacks go) and return its errors."""
     console = page.locator(".jp-LogConsole")
     if not console.count():
@@ -324,7 +327,7 @@ def log_console_errors(page) -> list[str]:
     return ["\n".join(text.strip().splitlines()[-4:]) for text in texts if ERROR_PATTERN.search(text)]
 
 
-def save_screenshot(page, name: str, focus) -> tuple[Path, list[str]]:
+def save_screenshot(page: Page, name: str, focus: Locator) -> tuple[Path, list[str]]:
     """Save what the page shows, with the log console open and ``focus`` in view; also return the log's errors."""
     try:
         logged = log_console_errors(page)
@@ -353,7 +356,7 @@ FIGURE_DIGEST_JS = """async explorer => {
 }"""
 
 
-def wait_for_figure(explorer, differs_from: str | None, timeout: float) -> str:
+def wait_for_figure(explorer: Locator, differs_from: str | None, timeout: float) -> str:
     """Wait until the explorer shows a figure whose bytes differ from ``differs_from``; return its digest."""
     deadline = time.monotonic() + timeout
     while True:
@@ -366,7 +369,7 @@ def wait_for_figure(explorer, differs_from: str | None, timeout: float) -> str:
 
 
 @pytest.mark.parametrize("lesson", lessons_with_explorers(), ids=lambda p: p.stem)
-def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, page) -> None:
+def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, page: Page) -> None:
     """Run the lesson in JupyterLab; moving each explorer's first control redraws its figure, with no errors."""
     page_errors: list[str] = []  # for the failure message: JupyterLab logs some harmless errors too
     page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
@@ -383,6 +386,12 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         errors = error_outputs(page)
         if errors:
             raise AssertionError("errors in the outputs after Run All:\n" + "\n---\n".join(errors))
+        # Every cell must be in the page, or an explorer or error out of view could go unseen (a windowing mode
+        # that detaches off-screen cells would do that).
+        attached, expected = page.locator(".jp-NotebookPanel:visible .jp-Cell").count(), len(nbformat.read(
+            lesson, as_version=4).cells)
+        if attached != expected:
+            raise AssertionError(f"JupyterLab shows {attached} of the lesson's {expected} cells")
 
         step = "find the explorers"
         explorers = page.locator(".jp-NotebookPanel:visible .simplex-explorer")
