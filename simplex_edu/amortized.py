@@ -12,7 +12,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from matplotlib.ticker import FuncFormatter, LogLocator
 from torch import nn
 
 from simplex_edu.compute import break_even, cumulative_cost, mlp_flops, time_call
@@ -445,63 +444,34 @@ def plot_ledger(ax, data: dict, mark_break_even: bool = False) -> None:
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22))
 
 
-def _freeze_layout(fig) -> None:
-    """Lay the figure out once, then keep that layout: re-solving it on every slider move doubles the redraw time."""
-    fig.draw_without_rendering()
-    positions = [ax.get_position() for ax in fig.axes]
-    fig.set_layout_engine("none")
-    for ax, position in zip(fig.axes, positions):
-        ax.set_position(position)
-
-
 def draw_ledger(fig, data: dict) -> None:
-    """Explorer drawing: cumulative costs up to the chosen query count, and error against training budget.
+    """Explorer drawing: cumulative costs up to the chosen query count; the title gives the network's error.
 
     The first call builds the artists; later calls only move them (rebuilding axes would make the sliders lag).
     """
-    left, right = fig.axes
-    costs, first = data["costs"], not left.lines
-    if first:
-        plot_ledger(left, data)
-        left.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
-        left.text(1, 0.97, "", transform=left.get_xaxis_transform(), va="top", fontsize=9)
-        curve = data["curve"]
-        right.plot(curve.steps, curve.errors, "o-", color=COLORS["amortized"], label="network")
-        right.plot([], [], "o", ms=12, mfc="none", color=COLORS["exact"], label="this network")
-        right.axhline(curve.mcmc_error, color=COLORS["unamortized"], ls="--", lw=1, label="MCMC, 2000 steps")
-        right.set_xscale("log")
-        right.set_yscale("log")
-        right.minorticks_off()
-        right.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        for axis in (right.xaxis, right.yaxis):  # plain labels: mathtext ones (10²) dominate the redraw time
-            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        right.set_xlabel("training steps")
-        right.set_ylabel("|mean error| / exact std")
-        right.legend(loc="upper right")
-    for line, cost in zip(left.lines[:3], costs.values()):
+    ax, costs = fig.axes[0], data["costs"]
+    if not ax.lines:
+        plot_ledger(ax, data)
+        ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
+        ax.text(1, 0.97, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
+    for line, cost in zip(ax.lines[:3], costs.values()):
         line.set_data(data["queries"], cost)
     q_star, last = data["break_even_mcmc"], data["queries"][-1]
     visible = bool(np.isfinite(q_star) and q_star <= last)
-    left.lines[3].set_xdata([q_star, q_star] if visible else [1, 1])
-    left.lines[3].set_visible(visible)
-    left.texts[0].set_position((q_star if visible else 1, 0.97))
-    left.texts[0].set_text(f" break-even\n Q* = {q_star:,.0f}" if visible else "")
-    left.set_xlim(0, last)
-    left.set_ylim(0, 1.05 * max(cost.max() for cost in costs.values()))
-    grid = data["break_even_grid"]
-    left.set_title(f"break-even: {q_star:,.0f} queries vs MCMC, "
-                   f"{'never' if math.isinf(grid) else f'{grid:,.0f}'} vs the grid", fontsize=10)
-    right.lines[1].set_data([data["train_steps"]], [data["error"]])
-    right.set_title(f"{data['train_steps']} training steps = {data['train_cost']:.1f} s", fontsize=10)
-    if first:
-        _freeze_layout(fig)
+    ax.lines[3].set_xdata([q_star, q_star] if visible else [1, 1])
+    ax.lines[3].set_visible(visible)
+    ax.texts[0].set_position((q_star if visible else 1, 0.97))
+    ax.texts[0].set_text(f" Q* = {q_star:,.0f}" if visible else "")
+    ax.set_xlim(0, last)
+    ax.set_ylim(0, 1.05 * max(cost.max() for cost in costs.values()))
+    ax.set_title(f"network: {data['train_steps']} steps, {data['train_cost']:.1f} s, error {data['error']:.2f} std "
+                 f"(MCMC: {data['curve'].mcmc_error:.2f})", fontsize=10)
 
 
 def draw_posteriors(fig, data: dict) -> None:
     """Explorer drawing: the exact and the network's posterior densities for one data set, the true θ marked."""
     ax = fig.axes[0]
-    first = not ax.lines
-    if first:
+    if not ax.lines:
         ax.plot([], [], color=COLORS["exact"], lw=2, label="exact posterior")
         ax.plot([], [], color=COLORS["amortized"], lw=2, ls="--", label="network's posterior")
         ax.axvline(0, color=COLORS["baseline"], lw=1, label="true θ")
@@ -517,5 +487,3 @@ def draw_posteriors(fig, data: dict) -> None:
     ax.set_title(f"n = {len(data['x'])}:  exact {exact_mean:.2f} ± {exact_std:.2f},  "
                  f"network {net_mean:.2f} ± {net_std:.2f}  (off by {abs(net_mean - exact_mean) / exact_std:.1f} std)",
                  fontsize=10)
-    if first:
-        _freeze_layout(fig)

@@ -181,7 +181,7 @@ def test_ledger_view():
 
 def test_explorers_draw_fast(trained):
     net, _, _ = trained
-    fig, _ = new_figure(1, 2)
+    fig, _ = new_figure()
     am.draw_ledger(fig, am.ledger_view(_curve(), 1000, 2000))
     fig.canvas.draw()  # the first draw loads fonts; time the next one, as a slider move would
     start = time.perf_counter()
