@@ -50,12 +50,12 @@ def couple(single: Field, x: np.ndarray, k: float | np.ndarray) -> np.ndarray:
 
 def coupled_pendulums(x: np.ndarray, k: float | np.ndarray = 0.3, damping: float = 0.1,
                       omega0: float = 1.0) -> np.ndarray:
-    """Two damped pendulums (θ1, ω1, θ2, ω2) joined by a weak spring: dω1/dt gains −k(θ1−θ2), dω2/dt +k(θ1−θ2)."""
+    """Two damped pendulums (θ1, ω1, θ2, ω2) joined by a spring: dω1/dt gains −k(θ1−θ2), dω2/dt +k(θ1−θ2)."""
     return couple(lambda s: pendulum(s, damping, omega0), x, k)
 
 
 def normal_mode_frequencies(k: float, omega0: float = 1.0) -> tuple[float, float]:
-    """Angular frequencies of two undamped coupled pendulums at small angle: in phase ω0, out of phase √(ω0²+2k)."""
+    """Normal-mode angular frequencies of two undamped coupled pendulums at small angle: ω0 and √(ω0² + 2k)."""
     return omega0, math.sqrt(omega0**2 + 2 * k)
 
 
@@ -333,7 +333,7 @@ def train_mlp_field(x: np.ndarray, dxdt: np.ndarray, hidden: int = 64,
 
 def split_coupled(single: Field, x0: np.ndarray, k: float, horizon: float, split_dt: float,
                   substeps: int = 10) -> np.ndarray:
-    """Coupled oscillators from the separately known flows: alternate each alone for split_dt, then the spring's kick.
+    """Coupled oscillators rebuilt from the separate flows: each alone for split_dt, then the spring's kick.
 
     The flow of one oscillator alone is taken as known exactly (RK4 with ``substeps`` steps per split);
     the spring alone changes only the velocities, by ∓k(θ1−θ2)·split_dt. Returns the state at ``horizon``.
@@ -475,7 +475,7 @@ def predictability_horizon(lyapunov: float, delta0: float, tolerance: float) -> 
 
 def bits_for_horizon(horizon: np.ndarray, lyapunov: float, tolerance: float = 1.0, scale: float = 20.0,
                      dim: int = 3) -> np.ndarray:
-    """Bits of initial condition needed to predict to ``horizon`` within ``tolerance``: d·(log2(scale/tol) + λt/ln 2)."""
+    """Bits of initial condition to predict to ``horizon`` within ``tolerance``: d·(log2(scale/tol) + λt/ln 2)."""
     return dim * (np.log2(scale / tolerance) + np.asarray(horizon) * lyapunov / math.log(2))
 
 

@@ -91,14 +91,15 @@ def check_coupled_field(coupled_field: Callable) -> bool:
     return check_function(coupled_field, D.coupled_pendulums, cases, exercise="Exercise 4.1 (coupled_field)",
                           rtol=1e-10, atol=1e-12,
                           hint="Apply pendulum(…, damping) to x[..., :2] and to x[..., 2:], then add the spring: "
-                               "dω1/dt gets −k(θ1 − θ2) and dω2/dt gets +k(θ1 − θ2). Keep the order (θ1, ω1, θ2, ω2).")
+                               "dω1/dt gets −k(θ1 − θ2) and dω2/dt gets +k(θ1 − θ2). "
+                               "Keep the order (θ1, ω1, θ2, ω2).")
 
 
 def check_lyapunov_exponent(lyapunov_exponent: Callable) -> bool:
     """Exercise 5.1: the two-trajectory renormalization estimate of the largest Lyapunov exponent."""
     lorenz_states = np.array([[-5.9, -8.6, 19.6], [8.0, 4.0, 30.0]])
     cases = [
-        Case((_linear, np.array([1.0, 1.0]), 0.01, 50, 10), label="dx/dt = diag(0.5, -1)·x (exponent → 0.5 in the long run)"),
+        Case((_linear, np.array([1.0, 1.0]), 0.01, 50, 10), label="dx/dt = diag(0.5, -1)·x (exponent → 0.5)"),
         Case((D.lorenz, lorenz_states, 0.01, 40, 10), label="Lorenz, a batch of 2 states, 40 renormalizations"),
         Case((D.pendulum, np.array([1.0, 0.0]), 0.05, 30, 5, 1e-6), label="damped pendulum, d0 = 1e-6"),
         Case((D.van_der_pol, np.array([[2.0, 0.0]]), 0.02, 20, 1), label="Van der Pol, steps_per_renorm = 1"),
