@@ -189,7 +189,7 @@ def probe_comparison(transitions: np.ndarray, trained: GRUReadout, untrained: GR
     """Probe held-out beliefs from the trained network, the same network before training, and a shuffled-label control.
 
     Probes are fitted on ``n_fit`` sequences and scored on ``n_test`` fresh ones. Returns, per row, the held-out
-    RMSE in the simplex and R², plus the held-out points for plotting.
+    RMSE in the simplex and R², the held-out points for plotting, and the trained probe's ``weights``.
     """
     rng = np.random.default_rng(seed)
     fit_tokens, _ = sample_sequences(transitions, n_fit, length, rng)
@@ -197,16 +197,18 @@ def probe_comparison(transitions: np.ndarray, trained: GRUReadout, untrained: GR
     fit_beliefs = filter_beliefs(fit_tokens, transitions).reshape(-1, 3)
     test_beliefs = filter_beliefs(test_tokens, transitions).reshape(-1, 3)
     shuffled = fit_beliefs[rng.permutation(len(fit_beliefs))]  # breaks the pairing, keeps the distribution
-    rows, probed = {}, {}
-    for name, model, labels in (("trained GRU", trained, fit_beliefs), ("untrained GRU", untrained, fit_beliefs),
-                                ("trained GRU, shuffled labels", trained, shuffled)):
-        hidden_fit = run_network(model, fit_tokens)[0].reshape(len(fit_beliefs), -1)
-        hidden_test = run_network(model, test_tokens)[0].reshape(len(test_beliefs), -1)
-        probed[name] = apply_probe(hidden_test, fit_linear_probe(hidden_fit, labels))
+    def flat_hidden(model: GRUReadout, tokens: np.ndarray) -> np.ndarray:
+        hidden = run_network(model, tokens)[0]
+        return hidden.reshape(-1, hidden.shape[-1])
+    trained_fit, trained_test = flat_hidden(trained, fit_tokens), flat_hidden(trained, test_tokens)
+    untrained_fit, untrained_test = flat_hidden(untrained, fit_tokens), flat_hidden(untrained, test_tokens)
+    weights = fit_linear_probe(trained_fit, fit_beliefs)
+    probed = {"trained GRU": apply_probe(trained_test, weights),
+              "untrained GRU": apply_probe(untrained_test, fit_linear_probe(untrained_fit, fit_beliefs)),
+              "trained GRU, shuffled labels": apply_probe(trained_test, fit_linear_probe(trained_fit, shuffled))}
     probed["mean belief (no probe)"] = np.broadcast_to(fit_beliefs.mean(0), test_beliefs.shape)
-    for name, prediction in probed.items():
-        rows[name] = {"rmse": simplex_rmse(prediction, test_beliefs), "r2": r_squared(prediction, test_beliefs)}
-    weights = fit_linear_probe(run_network(trained, fit_tokens)[0].reshape(len(fit_beliefs), -1), fit_beliefs)
+    rows = {name: {"rmse": simplex_rmse(prediction, test_beliefs), "r2": r_squared(prediction, test_beliefs)}
+            for name, prediction in probed.items()}
     return {"rows": rows, "probed": probed, "true": test_beliefs, "tokens": test_tokens, "weights": weights}
 
 
@@ -252,6 +254,35 @@ def scatter_beliefs(ax, points: np.ndarray, colors: np.ndarray, title: str = "")
     draw_simplex(ax, title)
     xy = simplex_to_xy(points)
     ax.scatter(xy[:, 0], xy[:, 1], s=1.5, c=np.clip(colors, 0, 1), linewidths=0, rasterized=True)
+
+
+def plot_probe_comparison(result: dict):
+    """The lesson's figure: the exact belief fractal beside what a linear probe reads from each network."""
+    fig, axes = new_figure(1, 4, 12, 3.4)
+    true = result["true"]
+    scatter_beliefs(axes[0], true, true, "exact beliefs (forward algorithm)")
+    for ax, name in zip(axes[1:], ["trained GRU", "untrained GRU", "trained GRU, shuffled labels"]):
+        scatter_beliefs(ax, result["probed"][name], true,
+                        f"probe on {name}\nheld-out RMSE {result['rows'][name]['rmse']:.3f}")
+    return fig
+
+
+def plot_levels(true_beliefs: np.ndarray, hidden: np.ndarray, transitions: np.ndarray):
+    """Three levels side by side: beliefs, the behaviour they imply (belief @ B), and the hidden state's variance."""
+    fig, axes = new_figure(1, 3, 12, 3.4)
+    scatter_beliefs(axes[0], true_beliefs, true_beliefs, "beliefs: P(hidden state | tokens so far)")
+    scatter_beliefs(axes[1], next_token_probs(true_beliefs, transitions), true_beliefs,
+                    "behaviour: P(next token) = belief @ B")
+    for ax, prefix in zip(axes[:2], ("state", "token")):
+        for text in ax.texts:
+            text.set_text(text.get_text().replace("state", prefix))
+    share = principal_variance(hidden)[:12]
+    axes[2].bar(np.arange(1, len(share) + 1), share, color=COLORS["amortized"])
+    axes[2].set_xlabel("principal direction of the GRU's hidden state")
+    axes[2].set_ylabel("share of variance")
+    axes[2].set_title(f"activations: {hidden.shape[-1]} numbers, first two directions hold "
+                      f"{share[:2].sum():.0%}", fontsize=10)
+    return fig
 
 
 # ---------------------------------------------------------------- the explorer
@@ -316,31 +347,3 @@ def draw_belief_walk(fig, view: dict, background: np.ndarray | None = None) -> N
     belief = ", ".join(f"{p:.2f}" for p in view["true"][-1])
     ax.set_title(f"after '{typed}': belief ({belief})", fontsize=9)
 
-
-def plot_probe_comparison(result: dict):
-    """The lesson's figure: the exact belief fractal beside what a linear probe reads from each network."""
-    fig, axes = new_figure(1, 4, 12, 3.4)
-    true = result["true"]
-    scatter_beliefs(axes[0], true, true, "exact beliefs (forward algorithm)")
-    for ax, name in zip(axes[1:], ["trained GRU", "untrained GRU", "trained GRU, shuffled labels"]):
-        scatter_beliefs(ax, result["probed"][name], true,
-                        f"probe on {name}\nheld-out RMSE {result['rows'][name]['rmse']:.3f}")
-    return fig
-
-
-def plot_levels(true_beliefs: np.ndarray, hidden: np.ndarray, transitions: np.ndarray):
-    """Three levels side by side: beliefs, the behaviour they imply (belief @ B), and the hidden state's variance."""
-    fig, axes = new_figure(1, 3, 12, 3.4)
-    scatter_beliefs(axes[0], true_beliefs, true_beliefs, "beliefs: P(hidden state | tokens so far)")
-    scatter_beliefs(axes[1], next_token_probs(true_beliefs, transitions), true_beliefs,
-                    "behaviour: P(next token) = belief @ B")
-    for ax, prefix in zip(axes[:2], ("state", "token")):
-        for text in ax.texts:
-            text.set_text(text.get_text().replace("state", prefix))
-    share = principal_variance(hidden)[:12]
-    axes[2].bar(np.arange(1, len(share) + 1), share, color=COLORS["amortized"])
-    axes[2].set_xlabel("principal direction of the GRU's hidden state")
-    axes[2].set_ylabel("share of variance")
-    axes[2].set_title(f"activations: {hidden.shape[-1]} numbers, first two directions hold "
-                      f"{share[:2].sum():.0%}", fontsize=10)
-    return fig

@@ -7,6 +7,7 @@ import itertools
 import time
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -222,3 +223,22 @@ def test_check_next_token_probs():
         checks.check_next_token_probs(lambda b, t: b @ t.sum(axis=1).T)
     with pytest.raises(CheckFailed, match="random 4-state"):  # hard-coded Mess3's emission matrix
         checks.check_next_token_probs(lambda b, t: b @ B.emission_matrix(B.mess3()))
+
+
+# ---------------------------------------------------------------- levels and figures
+
+def test_principal_variance_finds_the_dimension():
+    plane = np.random.default_rng(5).normal(size=(500, 2)) @ np.random.default_rng(6).normal(size=(2, 8))
+    share = B.principal_variance(plane)
+    assert share.shape == (8,) and share.sum() == pytest.approx(1.0)
+    assert share[:2].sum() == pytest.approx(1.0, abs=1e-12)  # points in a plane: two directions hold everything
+
+
+def test_figures_and_per_token_costs(probe_result):
+    result, _, trained = probe_result
+    assert len(B.plot_probe_comparison(result).axes) == 4
+    hidden = B.run_network(trained, result["tokens"])[0]
+    assert len(B.plot_levels(result["true"], hidden, T).axes) == 3
+    costs = B.time_per_token(T, trained)
+    assert set(costs) == {"exact filter", "GRU"} and all(0 < c < 0.01 for c in costs.values())
+    plt.close("all")
