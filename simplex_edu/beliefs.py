@@ -219,6 +219,29 @@ def principal_variance(activations: np.ndarray) -> np.ndarray:
     return power / power.sum()
 
 
+@torch.no_grad()
+def invisible_nudge(model: GRUReadout, tokens: np.ndarray, at: int, scale: float = 0.5, seed: int = 0) -> dict:
+    """Push each hidden state after ``at + 1`` tokens along directions the readout cannot see, then read on.
+
+    The nudge lies in the null space of the readout's weight matrix and has ``scale`` times the hidden state's
+    length. Returns the largest change in next-token probabilities right away (``now``: zero up to rounding) and the
+    RMS change at each later position (``later``), where the recurrence may carry the nudge into behaviour.
+    """
+    weight = model.readout.weight.double().numpy()
+    invisible = np.linalg.svd(weight)[2][weight.shape[0]:]  # orthonormal basis of the readout's null space
+    embedded = model.embed(torch.as_tensor(tokens))
+    hidden = model.gru(embedded[:, :at + 1])[0][:, -1]
+    nudge = torch.tensor(np.random.default_rng(seed).normal(size=(len(tokens), len(invisible))) @ invisible,
+                         dtype=hidden.dtype)
+    nudge *= scale * hidden.norm(dim=1, keepdim=True) / nudge.norm(dim=1, keepdim=True)
+    now, later = [], []
+    for start in (hidden, hidden + nudge):
+        now.append(model.readout(start).softmax(-1).numpy())
+        later.append(model.readout(model.gru(embedded[:, at + 1:], start[None].contiguous())[0]).softmax(-1).numpy())
+    return {"now": float(np.abs(now[1] - now[0]).max()),
+            "later": np.sqrt(np.mean(np.sum((later[1] - later[0]) ** 2, axis=-1), axis=0))}
+
+
 def time_per_token(transitions: np.ndarray, model: GRUReadout) -> dict[str, float]:
     """Measured seconds to take in one more token: an exact filter update vs one GRU step with its readout."""
     belief = stationary_distribution(transitions)

@@ -242,3 +242,10 @@ def test_figures_and_per_token_costs(probe_result):
     costs = B.time_per_token(T, trained)
     assert set(costs) == {"exact filter", "GRU"} and all(0 < c < 0.01 for c in costs.values())
     plt.close("all")
+
+
+def test_invisible_nudge_is_silent_now_and_leaks_later(probe_result):
+    result, _, trained = probe_result
+    nudge = B.invisible_nudge(trained, result["tokens"], at=5, scale=1.0)
+    assert nudge["now"] < 1e-5  # in the readout's null space: behaviour now cannot change
+    assert len(nudge["later"]) == 10 and 0.005 < nudge["later"][0] < 0.1  # measured 0.03 after 400 steps
