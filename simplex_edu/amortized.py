@@ -143,7 +143,6 @@ class DeepSetPosterior(nn.Module):
 
     def __init__(self, hidden: int = 32):
         super().__init__()
-        self.hidden = hidden
         self.embed = MLP([1, hidden, hidden])
         self.readout = MLP([hidden + 1, hidden, 2])
 
@@ -213,9 +212,9 @@ def train_posterior_net(steps: int = 1000, hidden: int = 32, max_points: int = 2
     batches = training_batches(model, max_points)
     fast_steps = steps - steps // 5
     history = History()
-    for phase_steps, lr, phase_seed in ((fast_steps, 3e-3, seed), (steps - fast_steps, 3e-4, seed + 1)):
-        config = TrainConfig(steps=phase_steps, lr=lr, seed=phase_seed, progress=progress,
-                             description="inference network")
+    for phase_steps, lr, phase_seed, name in ((fast_steps, 3e-3, seed, "inference network"),
+                                              (steps - fast_steps, 3e-4, seed + 1, "slower learning rate")):
+        config = TrainConfig(steps=phase_steps, lr=lr, seed=phase_seed, progress=progress, description=name)
         phase = train(net, batches, loss, config)
         history.losses += phase.losses
         history.seconds += phase.seconds
@@ -281,7 +280,7 @@ def chain_errors(samples: np.ndarray, true_mean: np.ndarray, true_std: np.ndarra
 
 def mcmc_error(queries: dict[str, np.ndarray], steps: int = 2000, step_size: float = 0.5, seed: int = 0,
                model: GaussianMean = MODEL) -> float:
-    """Error (in exact posterior stds) of the lesson's per-query sampler — prior-mean start, fixed step — over a batch."""
+    """Error (in exact posterior stds) of the lesson's sampler — prior-mean start, fixed step — over a batch."""
     x, mask = queries["x"], queries["mask"]
     samples = metropolis_batch(x, mask, np.full(len(x), model.prior_mean), step_size, steps, seed, model)
     return float(chain_errors(samples, *exact_posterior_batch(x, mask, model), np.array([steps]))[0])
@@ -298,6 +297,7 @@ def semi_amortized_chains(net: DeepSetPosterior, queries: dict[str, np.ndarray],
     true_mean, true_std = exact_posterior_batch(x, mask, model)
     net_mean, net_std = net_posterior_batch(net, x, mask)
     steps = int(max(lengths))
+    # Same seed for both: the chains see the same random numbers, so any difference comes from the start alone.
     cold = metropolis_batch(x, mask, np.full(len(x), model.prior_mean), cold_step, steps, seed, model)
     warm = metropolis_batch(x, mask, net_mean, 2.4 * net_std, steps, seed, model)
     return {"lengths": np.asarray(lengths), "cold": chain_errors(cold, true_mean, true_std, lengths),

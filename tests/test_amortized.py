@@ -184,14 +184,15 @@ def test_explorers_draw_fast(trained):
     fig, _ = new_figure()
     am.draw_ledger(fig, am.ledger_view(_curve(), 1000, 2000))
     fig.canvas.draw()  # the first draw loads fonts; time the next one, as a slider move would
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: wall time on a shared CI machine measures the neighbours too
     am.draw_ledger(fig, am.ledger_view(_curve(), 100, 2000))
     fig.canvas.draw()
-    assert time.perf_counter() - start < 0.3  # budget 0.1 s on a quiet machine; generous for a busy one
+    assert time.process_time() - start < 0.3  # budget 0.1 s per update; measured ~0.05 s CPU
     data = am.posterior_view(net, theta=6.0, n_points=40)
     assert len(data["x"]) == 40
     assert data["exact"] == pytest.approx(am.gaussian_posterior(data["x"]))
-    assert np.trapezoid(data["exact_density"], data["grid"]) == pytest.approx(1.0, abs=1e-3)
+    spacing = data["grid"][1] - data["grid"][0]
+    assert data["exact_density"].sum() * spacing == pytest.approx(1.0, abs=1e-3)
     fig, _ = new_figure()
     am.draw_posteriors(fig, data)
 
