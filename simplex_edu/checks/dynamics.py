@@ -7,11 +7,11 @@ from typing import Callable
 import numpy as np
 
 from simplex_edu import dynamics as D
-from simplex_edu.checks.core import Case, check_function
+from simplex_edu.checks.core import Case, CheckResult, check_function
 
 
 def _linear(x: np.ndarray) -> np.ndarray:
-    """dx/dt = A x with A = diag(0.5, -1): the largest Lyapunov exponent is exactly 0.5."""
+    """dx/dt = A x with A = diag(0.5, -1): the largest Lyapunov exponent is 0.5 (approached as t grows)."""
     return x * np.array([0.5, -1.0])
 
 
@@ -20,7 +20,7 @@ def _decay(x: np.ndarray) -> np.ndarray:
     return -x
 
 
-def check_rk4_step(rk4_step: Callable) -> bool:
+def check_rk4_step(rk4_step: Callable) -> CheckResult:
     """Exercise 1.1: one classical RK4 step, on batches of pendulum and Lorenz states."""
     rng = np.random.default_rng(0)
     cases = [
@@ -36,7 +36,7 @@ def check_rk4_step(rk4_step: Callable) -> bool:
                                "return x + dt/6·(k1 + 2·k2 + 2·k3 + k4). Work on whole arrays: no loop over states.")
 
 
-def check_estimate_order(estimate_order: Callable) -> bool:
+def check_estimate_order(estimate_order: Callable) -> CheckResult:
     """Exercise 1.2: the slope of log(error) against log(dt)."""
     dts = np.array([0.2, 0.1, 0.05, 0.025])
     noisy = 3.0 * dts**2 * np.array([1.1, 0.9, 1.05, 1.0])
@@ -60,7 +60,7 @@ def _sparse_problem(seed: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     return theta, theta @ xi + noise * rng.normal(size=(200, 2))
 
 
-def check_stlsq(stlsq: Callable) -> bool:
+def check_stlsq(stlsq: Callable) -> CheckResult:
     """Exercise 3.1: sequentially thresholded least squares."""
     clean, clean_y = _sparse_problem(0, 0.0)
     noisy, noisy_y = _sparse_problem(1, 0.05)
@@ -77,7 +77,7 @@ def check_stlsq(stlsq: Callable) -> bool:
                                "columns of theta that are still kept for j. Never refit the zeroed terms.")
 
 
-def check_coupled_field(coupled_field: Callable) -> bool:
+def check_coupled_field(coupled_field: Callable) -> CheckResult:
     """Exercise 4.1: two pendulums joined by a spring, composed from the single pendulum's field."""
     rng = np.random.default_rng(2)
     batch = rng.normal(size=(6, 4))
@@ -95,7 +95,7 @@ def check_coupled_field(coupled_field: Callable) -> bool:
                                "Keep the order (θ1, ω1, θ2, ω2).")
 
 
-def check_lyapunov_exponent(lyapunov_exponent: Callable) -> bool:
+def check_lyapunov_exponent(lyapunov_exponent: Callable) -> CheckResult:
     """Exercise 5.1: the two-trajectory renormalization estimate of the largest Lyapunov exponent."""
     lorenz_states = np.array([[-5.9, -8.6, 19.6], [8.0, 4.0, 30.0]])
     cases = [
