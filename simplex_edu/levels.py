@@ -188,10 +188,13 @@ def plot_levels(sizes: dict[str, int], seconds: dict[str, float], flops: dict[st
     fig, ax = new_figure(width=6.4, height=4.0)
     colors = {"recipe": COLORS["unamortized"], "weights": COLORS["amortized"], "activations": COLORS["accent"],
               "behaviour": COLORS["exact"]}
+    # Weights and activations sit close together: one label goes above-left, the other below-right.
+    offsets = {"recipe": (8, 4), "weights": (-8, 10), "activations": (8, -26), "behaviour": (8, 4)}
     for level in LEVELS:
         ax.scatter(sizes[level], seconds[level], s=80, color=colors[level], zorder=3)
         label = f"{level}: {ACCESS[level]}" + ("" if flops is None else f"\n{flops[level]:,} FLOPs")
-        ax.annotate(label, (sizes[level], seconds[level]), xytext=(8, 4), textcoords="offset points", fontsize=9)
+        ax.annotate(label, (sizes[level], seconds[level]), xytext=offsets[level], textcoords="offset points",
+                    fontsize=9, ha="right" if offsets[level][0] < 0 else "left")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(min(sizes.values()) / 3, max(sizes.values()) * 20)
@@ -323,11 +326,12 @@ def draw_pair(fig, view: dict) -> None:
         axes[2].set_yticks([])
         axes[2].set_xlabel("unit of B →")
         axes[2].set_ylabel("unit of A →")
-        axes[2].set_title("activation correlation\n(matched pairs on the diagonal)", fontsize=10)
     for ax, data in zip(axes, panels):
         ax.images[0].set_data(data)
     axes[0].set_title(f"network A (seed {view['seed_a']})", fontsize=10)
     order = "units matched to A" if view["matched"] else "units as trained"
+    axes[2].set_title("activation correlation, A × B\n" + ("(matched pairs on the diagonal)" if view["matched"]
+                                                         else "(red: same job, blue: opposite)"), fontsize=10)
     axes[1].set_title(f"B (seed {view['seed_b']}), {order}\nweight correlation with A: {view['weight_corr']:.2f}",
                       fontsize=10)
 
