@@ -257,11 +257,14 @@ def page(browser: Browser, jupyterlab: JupyterLab) -> Iterator[Page]:
 
 def error_outputs(page: Page) -> list[str]:
     """The text of every output showing a traceback or error, and of every widget that failed to render."""
-    outputs = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output")
-    found = [text for text in outputs.and_(page.locator(STDERR)).all_inner_texts() if ERROR_PATTERN.search(text)]
-    found += [text for text in outputs.all_inner_texts() if WIDGET_FAILURE.search(text)]
-    found += [f"a widget failed to render ({text.strip()}; see the browser errors)"
-              for text in page.locator(f".jp-NotebookPanel:visible {FAILED_WIDGET}").all_inner_texts()]
+    def texts(selector: str) -> list[str]:
+        # textContent, not innerText: off-screen cells are not rendered, and innerText would read them as empty.
+        return page.locator(f".jp-NotebookPanel:visible {selector}").evaluate_all(
+            "nodes => nodes.map(n => n.textContent)")
+
+    found = [text for text in texts(f".jp-OutputArea-output{STDERR}") if ERROR_PATTERN.search(text)]
+    found += [text for text in texts(".jp-OutputArea-output") if WIDGET_FAILURE.search(text)]
+    found += [f"a widget failed to render ({text.strip()}; see the browser errors)" for text in texts(FAILED_WIDGET)]
     return [text[-2000:] for text in found]
 
 
@@ -283,6 +286,15 @@ def run_all(page: Page) -> None:
             return !prompts.some(p => p.includes('*')) && prompts.some(p => /\\[\\d+\\]/.test(p));
         }""", timeout=RUN_ALL * 1000, polling=250)
     wait_for_kernel_idle(page, KERNEL_IDLE)
+
+
+def scroll_to(element: Locator, block: str = "start") -> None:
+    """Bring an element into the notebook's view (``block``: where, as for ``scrollIntoView``).
+
+    Off-screen cells are skipped by the browser's renderer (JupyterLab's default ``content-visibility`` mode),
+    so playwright sees them as invisible and would not scroll to them itself.
+    """
+    element.evaluate("(e, block) => e.scrollIntoView({block})", block)
 
 
 def move_first_control(explorer: Locator) -> str:
@@ -332,7 +344,7 @@ def save_screenshot(page: Page, name: str, focus: Locator) -> tuple[Path, list[s
     try:
         logged = log_console_errors(page)
         if focus.count():
-            focus.scroll_into_view_if_needed(timeout=5_000)
+            scroll_to(focus.first, "center")
     except Exception as problem:  # the screenshot matters more than the log console
         logged = [f"(could not read the log console: {problem})"]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -374,6 +386,7 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
     page_errors: list[str] = []  # for the failure message: JupyterLab logs some harmless errors too
     page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
     page.on("console", lambda message: message.type == "error" and page_errors.append(message.text[:300]))
+    (ARTIFACTS / f"browser-{lesson.stem}.png").unlink(missing_ok=True)  # a screenshot left means this run failed
     step, explorer, started = "open the lesson", None, time.monotonic()
     try:
         page.goto(jupyterlab.url(f"lessons/{lesson.name}", lesson.stem), timeout=PAGE_LOAD * 1000)
@@ -395,12 +408,12 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
 
         step = "find the explorers"
         explorers = page.locator(".jp-NotebookPanel:visible .simplex-explorer")
-        explorers.first.wait_for(timeout=WIDGET_RENDER * 1000)
+        explorers.first.wait_for(state="attached", timeout=WIDGET_RENDER * 1000)
         moves = []
         for index in range(explorers.count()):
             explorer = explorers.nth(index)
             step = f"explorer {index + 1}: wait for its figure"
-            explorer.scroll_into_view_if_needed()
+            scroll_to(explorer)
             before = wait_for_figure(explorer, None, WIDGET_RENDER)
             step = f"explorer {index + 1}: move its first control"
             moved = move_first_control(explorer)
