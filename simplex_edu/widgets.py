@@ -58,12 +58,14 @@ class Explorer:
         start = time.perf_counter()
         data = self.compute(**self.values())
         self.draw(self.fig, data)
+        if not self.update_seconds:
+            # Constrained layout costs more than the drawing itself (and makes savefig draw twice): lay out
+            # once, on the first data, and keep those margins, so a slider move stays well under 100 ms.
+            self.fig.draw_without_rendering()
+            self.fig.set_layout_engine("none")
         buffer = io.BytesIO()
         self.fig.savefig(buffer, format="png")
         self.image.value = buffer.getvalue()
-        # Constrained layout costs more than the drawing itself; the first render fixes the margins, later
-        # updates reuse them, so a slider move stays well under 100 ms.
-        self.fig.set_layout_engine("none")
         self.update_seconds.append(time.perf_counter() - start)
 
     def _ipython_display_(self) -> None:
