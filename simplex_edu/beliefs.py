@@ -10,9 +10,12 @@ amortizes it, and a linear probe reads the belief back out of its activations.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from simplex_edu.compute import time_call
 from simplex_edu.nn import GRUReadout
@@ -114,7 +117,7 @@ def cross_entropy_bits(probs: np.ndarray, tokens: np.ndarray) -> float:
 # ---------------------------------------------------------------- the simplex and its measures
 
 def simplex_to_xy(p: np.ndarray) -> np.ndarray:
-    """Map points of the 2-simplex (..., 3) to the plane (..., 2): the probability-weighted mix of the triangle's corners."""
+    """Map points of the 2-simplex (..., 3) to the plane (..., 2): each is the probability-weighted mix of the corners."""
     return np.asarray(p) @ SIMPLEX_CORNERS
 
 
@@ -138,7 +141,7 @@ def make_gru(hidden_size: int = 32, seed: int = 0) -> GRUReadout:
     return GRUReadout(N_TOKENS, hidden_size)
 
 
-def next_token_batch(transitions: np.ndarray, length: int):
+def next_token_batch(transitions: np.ndarray, length: int) -> Callable[[int, torch.Generator], tuple[torch.Tensor]]:
     """A ``make_batch`` for :func:`simplex_edu.training.train`: fresh Mess3 sequences of ``length + 1`` tokens."""
     def make_batch(batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor]:
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))  # the loop's generator decides the data
@@ -153,8 +156,8 @@ def next_token_loss(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tenso
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
 
 
-def train_gru(transitions: np.ndarray, hidden_size: int = 32, steps: int = 500, length: int = 16,
-              batch_size: int = 128, lr: float = 1e-2, seed: int = 0,
+def train_gru(transitions: np.ndarray, hidden_size: int = 32, steps: int = 400, length: int = 16,
+              batch_size: int = 64, lr: float = 1e-2, seed: int = 0,
               progress: bool = True) -> tuple[GRUReadout, History]:
     """Train a GRU on next-token prediction only (it never sees a belief or a hidden state)."""
     model = make_gru(hidden_size, seed)
@@ -258,7 +261,7 @@ def time_per_token(transitions: np.ndarray, model: GRUReadout) -> dict[str, floa
 
 # ---------------------------------------------------------------- figures
 
-def draw_simplex(ax, title: str = "") -> None:
+def draw_simplex(ax: Axes, title: str = "") -> None:
     """An empty triangle with its corners labelled by hidden state, equal aspect, no axes."""
     outline = SIMPLEX_CORNERS[[0, 1, 2, 0]]
     ax.plot(outline[:, 0], outline[:, 1], color=COLORS["exact"], lw=0.8)
@@ -272,14 +275,14 @@ def draw_simplex(ax, title: str = "") -> None:
     ax.set_title(title, fontsize=10)
 
 
-def scatter_beliefs(ax, points: np.ndarray, colors: np.ndarray, title: str = "") -> None:
+def scatter_beliefs(ax: Axes, points: np.ndarray, colors: np.ndarray, title: str = "") -> None:
     """Belief points (n, 3) in the triangle, each coloured by a true belief read as an RGB colour."""
     draw_simplex(ax, title)
     xy = simplex_to_xy(points)
     ax.scatter(xy[:, 0], xy[:, 1], s=1.5, c=np.clip(colors, 0, 1), linewidths=0, rasterized=True)
 
 
-def plot_probe_comparison(result: dict):
+def plot_probe_comparison(result: dict) -> Figure:
     """The lesson's figure: the exact belief fractal beside what a linear probe reads from each network."""
     fig, axes = new_figure(1, 4, 12, 3.4)
     true = result["true"]
@@ -290,7 +293,7 @@ def plot_probe_comparison(result: dict):
     return fig
 
 
-def plot_levels(true_beliefs: np.ndarray, hidden: np.ndarray, transitions: np.ndarray):
+def plot_levels(true_beliefs: np.ndarray, hidden: np.ndarray, transitions: np.ndarray) -> Figure:
     """Three levels side by side: beliefs, the behaviour they imply (belief @ B), and the hidden state's variance."""
     fig, axes = new_figure(1, 3, 12, 3.4)
     scatter_beliefs(axes[0], true_beliefs, true_beliefs, "beliefs: P(hidden state | tokens so far)")
@@ -337,8 +340,12 @@ def belief_walk(step: int, tokens: str, transitions: np.ndarray, model: GRUReado
             "true_next": next_token_probs(true[-1], transitions), "net_next": net_next}
 
 
-def draw_belief_walk(fig, view: dict, background: np.ndarray | None = None) -> None:
-    """Draw :func:`belief_walk`'s result; the first call builds the artists, later calls only move them."""
+def draw_belief_walk(fig: Figure, view: dict, background: np.ndarray | None = None) -> None:
+    """Draw :func:`belief_walk`'s result; the first call builds the artists, later calls only move them.
+
+    Titles are plain texts at fixed positions and there is one legend: matplotlib re-lays out axes titles and
+    legends on every render, which would cost more than everything else in an update.
+    """
     ax, bars_ax = fig.axes[:2]
     true_xy, probed_xy = simplex_to_xy(view["true"]), simplex_to_xy(view["probed"])
     if not ax.lines:
@@ -349,16 +356,18 @@ def draw_belief_walk(fig, view: dict, background: np.ndarray | None = None) -> N
         ax.plot([], [], "-", color=COLORS["exact"], lw=1, alpha=0.6)
         ax.plot([], [], "--", color=COLORS["amortized"], lw=1, alpha=0.6)
         ax.plot([], [], "o", color=COLORS["exact"], ms=7, label="exact filter")
-        ax.plot([], [], "o", color=COLORS["amortized"], ms=7, mfc="none", mew=2, label="GRU, probed")
+        ax.plot([], [], "o", color=COLORS["amortized"], ms=7, mfc="none", mew=2, label="GRU")
         ax.legend(loc="upper left", fontsize=8)
+        ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=9)
         positions = np.arange(N_TOKENS)
-        bars_ax.bar(positions - 0.2, [0] * 3, 0.4, color=COLORS["exact"], label="exact filter")
-        bars_ax.bar(positions + 0.2, [0] * 3, 0.4, color=COLORS["amortized"], label="GRU output")
+        bars_ax.bar(positions - 0.2, [0] * 3, 0.4, color=COLORS["exact"])
+        bars_ax.bar(positions + 0.2, [0] * 3, 0.4, color=COLORS["amortized"])
         bars_ax.set_xticks(positions, [f"token {a}" for a in positions])
         bars_ax.set_ylim(0, 1)
+        bars_ax.set_yticks([0, 0.5, 1])
         bars_ax.set_ylabel("P(next token)")
-        bars_ax.legend(loc="upper left", fontsize=8)
-        bars_ax.set_title("behaviour: next-token probabilities", fontsize=10)
+        bars_ax.text(0.5, 1.0, "behaviour: next-token probabilities", transform=bars_ax.transAxes, ha="center",
+                     va="bottom", fontsize=10)
     lines = ax.lines[-4:]
     lines[0].set_data(true_xy[:, 0], true_xy[:, 1])
     lines[1].set_data(probed_xy[:, 0], probed_xy[:, 1])
@@ -368,5 +377,4 @@ def draw_belief_walk(fig, view: dict, background: np.ndarray | None = None) -> N
         bar.set_height(height)
     typed = ("…" if len(view["tokens"]) > 20 else "") + "".join(map(str, view["tokens"][-20:]))
     belief = ", ".join(f"{p:.2f}" for p in view["true"][-1])
-    ax.set_title(f"after '{typed}': belief ({belief})", fontsize=9)
-
+    ax.texts[-1].set_text(f"after '{typed}': belief ({belief})")
