@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from simplex_edu.compute import mlp_flops, time_call
@@ -95,7 +96,7 @@ def readout(weights: Weights, activations: np.ndarray) -> np.ndarray:
     return ((activations @ weights["W2"].T + weights["b2"])[..., 0] > 0).astype(np.int64)
 
 
-def plot_activations(bits: np.ndarray, activations: np.ndarray, table: np.ndarray):
+def plot_activations(bits: np.ndarray, activations: np.ndarray, table: np.ndarray) -> Figure:
     """Levels 3 and 4 side by side: the hidden layer on every input (a heatmap) and the output bit beside it."""
     fig, (left, right) = new_figure(1, 2, width=6.4, height=4.2, gridspec_kw={"width_ratios": [8, 1]})
     left.imshow(activations, cmap="Greys", aspect="auto", interpolation="nearest")
@@ -129,6 +130,7 @@ def behaviour_bytes(table: np.ndarray) -> bytes:
 # --- sizes and access costs -------------------------------------------------------------------------------------
 
 LEVELS = ("recipe", "weights", "activations", "behaviour")
+ACCESS = {"recipe": "retrain", "weights": "forward pass", "activations": "readout", "behaviour": "lookup"}
 
 
 def description_sizes(recipe: Recipe, weights: Weights, activations: np.ndarray, table: np.ndarray) -> dict[str, int]:
@@ -160,8 +162,6 @@ def access_flops(recipe: Recipe) -> dict[str, int]:
             "weights": forward, "activations": mlp_flops(sizes[1:]), "behaviour": 0}
 
 
-ACCESS = {"recipe": "retrain", "weights": "forward pass", "activations": "readout", "behaviour": "lookup"}
-
 
 def measure_access_costs(recipe: Recipe, query: int = 5) -> dict[str, float]:
     """Measured seconds to get the output for input row ``query`` from each level, all in plain numpy/Python.
@@ -183,7 +183,7 @@ def measure_access_costs(recipe: Recipe, query: int = 5) -> dict[str, float]:
             "behaviour": time_call(lambda: table[query])}
 
 
-def plot_levels(sizes: dict[str, int], seconds: dict[str, float], flops: dict[str, int] | None = None):
+def plot_levels(sizes: dict[str, int], seconds: dict[str, float], flops: dict[str, int] | None = None) -> Figure:
     """The lesson's figure: bytes against seconds per query for the four levels, log-log, points labelled."""
     fig, ax = new_figure(width=6.4, height=4.0)
     colors = {"recipe": COLORS["unamortized"], "weights": COLORS["amortized"], "activations": COLORS["accent"],
@@ -309,7 +309,7 @@ def pair_view(seed_a: int, seed_b: int, matched: bool, networks: dict[int, Weigh
             "weight_corr": weight_correlation(a, b), "seed_a": seed_a, "seed_b": seed_b, "matched": matched}
 
 
-def draw_pair(fig, view: dict) -> None:
+def draw_pair(fig: Figure, view: dict) -> None:
     """Draw :func:`pair_view`: two weight heatmaps and the unit-correlation matrix, updated in place."""
     axes = fig.axes
     panels = (view["A"], view["B"], view["unit_corr"])

@@ -75,11 +75,12 @@ def check_probe_accuracy(fn: Callable[..., float]) -> CheckResult:
              Case((encode(bits), targets["x1⊕x2"]), label="raw inputs → x1⊕x2 (not linear)"),
              Case((hidden, targets["parity"]), label="hand-built parity net's hidden layer → parity"),
              Case((noise, rng.integers(0, 2, 12)), label="random features, random labels"),
-             Case((noise, rng.integers(0, 2, 12)), {"ridge": 10.0}, label="the same kind, with ridge = 10 (ridge is a parameter: use it)")]
+             Case((noise, rng.integers(0, 2, 12)), {"ridge": 10.0},
+                  label="the same kind, with ridge = 10 (ridge is a parameter: use it)")]
     return check_function(
         fn, probe_accuracy, cases, exercise="Exercise 4.1 (probe_accuracy)", rtol=0, atol=1e-9,
-        hint="for each row i: fit on every row except i — append a column of ones, solve (AᵀA + ridge·I) c = Aᵀy — "
-             "then predict row i as 1 if its fit is > 0.5, and count it correct if that equals its label. "
+        hint="for each row i: fit on every row except i — append a ones column, solve (AᵀA + ridge·I) c = Aᵀy "
+             "— then predict row i as 1 if its fit is > 0.5, and count it correct if that equals its label. "
              "Return the fraction correct. Scoring the rows you fitted on (no leave-one-out) flatters the probe.")
 
 
@@ -96,8 +97,9 @@ def _compare_matching(expected: dict, got: object) -> str | None:
     corr = expected["corr"]
     best, yours = (float(corr[np.arange(hidden), np.asarray(p)].sum()) for p in (expected["perm"], got))
     if yours < best - 1e-9:
+        example, yours_list = np.asarray(expected["perm"]).tolist(), np.asarray(got).tolist()
         return (f"your pairing's correlations add up to {yours:.3f}; greedy matching reaches {best:.3f} "
-                f"(expected for example {list(np.asarray(expected['perm']).tolist())}, got {list(np.asarray(got).tolist())}).")
+                f"(expected for example {example}, got {yours_list}).")
     return None
 
 
