@@ -171,9 +171,10 @@ def test_chain_of_thought_learns_and_direct_does_not(trained):
 def test_shipped_sweep_is_what_the_package_trains(trained):
     shipped = C.load_sweep()
     assert shipped["settings"] == C.SWEEP_SETTINGS
-    run = next(r for r in shipped["runs"] if r["kind"] == "cot" and r["seed"] == 0)
-    curve = C.evaluate(trained["cot"], "cot", n_problems=shipped["settings"]["n_problems"])
-    assert np.allclose(curve["accuracy"], run["accuracy"], atol=0.03)
+    for kind in ("cot", "direct"):
+        run = next(r for r in shipped["runs"] if r["kind"] == kind and r["seed"] == 0 and r["steps"] == 150)
+        curve = C.evaluate(trained[kind], kind, n_problems=shipped["settings"]["n_problems"])
+        assert np.allclose(curve["accuracy"], run["accuracy"], atol=0.03)
     assert len(C.sweep_curves(shipped, "mlp")) == len(C.SWEEP_SETTINGS["seeds"])
 
 
@@ -243,13 +244,13 @@ def test_check_cot_tokens():
 def test_check_accuracy_by_length():
     assert checks.check_accuracy_by_length(C.accuracy_by_length)
     assert not checks.check_accuracy_by_length(stub)
-    with pytest.raises(CheckFailed, match="column N − 1"):  # off by one
-        checks.check_accuracy_by_length(
-            lambda a, t, lengths: (a[:, np.minimum(np.asarray(lengths), a.shape[1] - 1)]
-                                   == t[:, np.minimum(np.asarray(lengths), a.shape[1] - 1)]).double().mean(0).numpy())
-    with pytest.raises(CheckFailed):  # averaged over the wrong axis
-        checks.check_accuracy_by_length(
-            lambda a, t, lengths: (a[:, np.asarray(lengths) - 1] == t[:, np.asarray(lengths) - 1]).double().mean(1).numpy())
+    def accuracy(columns, axis):
+        return lambda a, t, lengths: (a[:, columns(lengths, a)] == t[:, columns(lengths, a)]).double().mean(axis).numpy()
+
+    with pytest.raises(CheckFailed, match="column N − 1"):  # off by one (clipped so it does not crash)
+        checks.check_accuracy_by_length(accuracy(lambda lengths, a: np.minimum(np.asarray(lengths), a.shape[1] - 1), 0))
+    with pytest.raises(CheckFailed, match="rows"):  # averaged over the lengths instead of the problems
+        checks.check_accuracy_by_length(accuracy(lambda lengths, a: np.asarray(lengths) - 1, 1))
 
 
 def test_check_cot_query_flops():
