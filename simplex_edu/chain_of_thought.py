@@ -19,6 +19,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from simplex_edu.compute import linear_flops, mlp_flops
 from simplex_edu.nn import MLP, TinyTransformer
 from simplex_edu.plots import COLORS, new_figure
-from simplex_edu.training import TrainConfig, seed_everything, train
+from simplex_edu.training import History, TrainConfig, train
 
 TRAIN_MAX_LEN = 16
 MLP_BATCH = 256
@@ -84,7 +85,7 @@ def make_transformer(k: int = 2, spec: ModelSpec = ModelSpec(), seed: int = 0) -
     return TinyTransformer(2 * k, spec.d_model, spec.n_layers, spec.n_heads, output_size=k)
 
 
-def make_batch_fn(kind: str, k: int = 2, max_len: int = TRAIN_MAX_LEN):
+def make_batch_fn(kind: str, k: int = 2, max_len: int = TRAIN_MAX_LEN) -> Callable[[int, torch.Generator], tuple]:
     """Batch maker for ``train``: (tokens, positions to score, targets at those positions)."""
     def make_batch(batch_size: int, generator: torch.Generator):
         x = sample_inputs(batch_size, max_len, k, generator)
@@ -109,8 +110,8 @@ def scored_loss(model: torch.nn.Module, tokens: torch.Tensor, positions: torch.T
     return F.cross_entropy(picked.flatten(0, 1), targets.flatten())
 
 
-def train_transformer(kind: str, k: int = 2, steps: int = 300, seed: int = 0, spec: ModelSpec = ModelSpec(),
-                      batch_size: int = 64, lr: float = 3e-3, progress: bool = True):
+def train_transformer(kind: str, k: int = 2, steps: int = 150, seed: int = 0, spec: ModelSpec = ModelSpec(),
+                      batch_size: int = 64, lr: float = 3e-3, progress: bool = True) -> tuple[TinyTransformer, History]:
     """Train one variant ("direct", "prefix" or "cot") on lengths 1..16; return (model, history)."""
     model = make_transformer(k, spec, seed)
     config = TrainConfig(steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
@@ -226,7 +227,7 @@ def query_costs(n: int, spec: ModelSpec = ModelSpec(), k: int = 2) -> dict[str, 
 
 # --- errors compound along a chain ----------------------------------------------------------------------
 
-def compounded_accuracy(eps, n, k: int = 2):
+def compounded_accuracy(eps: float | np.ndarray, n: int | np.ndarray, k: int = 2) -> np.ndarray:
     """Accuracy after n steps when each step writes a wrong state with probability eps (uniform over the wrong ones).
 
     For parity (k = 2) this is ½ + ½(1 − 2ε)^n: the answer is right iff an even number of steps went wrong.
@@ -261,7 +262,7 @@ def _mlp_loss(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tenso
 
 
 def train_mlp(n: int, k: int = 2, steps: int = 400, seed: int = 0, hidden: int = 128,
-              data: tuple[torch.Tensor, torch.Tensor] | None = None, progress: bool = False):
+              data: tuple[torch.Tensor, torch.Tensor] | None = None, progress: bool = False) -> tuple[MLP, History]:
     """An MLP trained on length-n questions → answers: fresh problems every step, or minibatches of ``data``."""
     torch.manual_seed(seed)
     model = MLP(mlp_sizes(n, k, hidden))
@@ -287,7 +288,7 @@ def mlp_accuracy(model: torch.nn.Module, n: int, k: int = 2, n_problems: int = 2
 
 
 def distill(teacher: torch.nn.Module, n: int, n_examples: int, k: int = 2, steps: int = 300,
-            seed: int = 0) -> dict[str, float]:
+            seed: int = 0) -> dict[str, Any]:
     """Re-amortize: label ``n_examples`` problems with the teacher's chain of thought, train a direct MLP on them.
 
     Returns the student, the wall time of labelling and training, the student's accuracy on fresh problems,
