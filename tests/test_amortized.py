@@ -195,6 +195,8 @@ def test_explorers_draw_fast(trained):
     assert data["exact_density"].sum() * spacing == pytest.approx(1.0, abs=1e-3)
     fig, _ = new_figure()
     am.draw_posteriors(fig, data)
+    assert fig.axes[0].get_title().startswith("n = 40:")
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), data["exact_density"])
 
 
 # ---------------------------------------------------------------- every check: reference passes, stub, wrong answer
