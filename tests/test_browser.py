@@ -396,15 +396,15 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         ready = time.monotonic()
         run_all(page)
         ran = time.monotonic()
-        errors = error_outputs(page)
-        if errors:
-            raise AssertionError("errors in the outputs after Run All:\n" + "\n---\n".join(errors))
         # Every cell must be in the page, or an explorer or error out of view could go unseen (a windowing mode
         # that detaches off-screen cells would do that).
         attached, expected = page.locator(".jp-NotebookPanel:visible .jp-Cell").count(), len(nbformat.read(
             lesson, as_version=4).cells)
         if attached != expected:
             raise AssertionError(f"JupyterLab shows {attached} of the lesson's {expected} cells")
+        errors = error_outputs(page)
+        if errors:
+            raise AssertionError("errors in the outputs after Run All:\n" + "\n---\n".join(errors))
 
         step = "find the explorers"
         explorers = page.locator(".jp-NotebookPanel:visible .simplex-explorer")
@@ -424,8 +424,9 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         errors = error_outputs(page) + log_console_errors(page)
         if errors:
             raise AssertionError("errors after moving the explorers:\n" + "\n---\n".join(errors))
-        print(f"{lesson.name}: {len(moves)} explorer(s) redrawn ({'; '.join(moves)}); {time.monotonic() - started:.0f} s"
-              f" in all: open {ready - started:.0f} s, Run All {ran - ready:.0f} s, explorers {time.monotonic() - ran:.0f} s")
+        done = time.monotonic()
+        print(f"{lesson.name}: {len(moves)} explorer(s) redrawn ({'; '.join(moves)}); {done - started:.0f} s in all: "
+              f"open {ready - started:.0f} s, Run All {ran - ready:.0f} s, explorers {done - ran:.0f} s")
     except Exception as failure:
         in_view = explorer or page.locator(f".jp-NotebookPanel:visible :is({FAILED_WIDGET}, {STDERR})")
         shot, logged = save_screenshot(page, f"browser-{lesson.stem}", in_view.first)
