@@ -62,7 +62,7 @@ class Explorer:
             # Constrained layout costs more than the drawing itself (and makes savefig draw twice): lay out
             # once, on the first data, and keep those margins, so a slider move stays well under 100 ms.
             self.fig.draw_without_rendering()
-            self.fig.set_layout_engine("none")
+            self.fig.set_layout_engine(None)  # None, not "none": a placeholder engine still costs savefig a draw
         buffer = io.BytesIO()
         self.fig.savefig(buffer, format="png")
         self.image.value = buffer.getvalue()
