@@ -409,35 +409,42 @@ def plot_length_curves(curves: dict[str, list[dict]], mlp: tuple[list[int], list
 class ExplorerTable:
     """Precomputed answers for a few problems, so the explorer only slices arrays."""
 
-    x: np.ndarray           # (problems, L) inputs
-    truth: np.ndarray       # (problems, L) true states
-    cot: np.ndarray         # (problems, L) states the chain of thought wrote
-    cot_p: np.ndarray       # (problems, L) probability it gave the true state, given its own chain
-    direct: np.ndarray      # (problems, L) the direct model's answer for every prefix length
-    direct_p: np.ndarray    # (problems, L) probability the direct model gave the true answer
+    x: np.ndarray                   # (problems, L) inputs
+    truth: np.ndarray               # (problems, L) true states
+    cot: dict[float, np.ndarray]    # decoding temperature -> (problems, L) states the chain of thought wrote
+    cot_p: dict[float, np.ndarray]  # temperature -> probability it gave the true state, given its own chain
+    direct: np.ndarray              # (problems, L) the direct model's answer for every prefix length
+    direct_p: np.ndarray            # (problems, L) probability the direct model gave the true answer
 
 
 def explorer_table(cot_model: torch.nn.Module, direct_model: torch.nn.Module, n_problems: int = 12,
-                   length: int = 64, k: int = 2, seed: int = 7) -> ExplorerTable:
-    """Run both models once on a few problems of the longest length; every shorter N is a prefix of these."""
+                   length: int = 64, k: int = 2, seed: int = 7, temperatures=(0.0, 2.0)) -> ExplorerTable:
+    """Run both models once on a few problems of the longest length; every shorter N is a prefix of these.
+
+    The chain of thought is decoded once per temperature (0: most likely state; above 1: sampled, so it errs).
+    """
     x = sample_inputs(n_problems, length, k, torch.Generator().manual_seed(seed))
     truth = running_states(x, k)
-    cot, cot_probs = decode_cot(cot_model, x, k)
-    direct_probs = direct_answers(direct_model, x)
     true_p = lambda probs: probs.gather(-1, truth[..., None])[..., 0].numpy()  # noqa: E731
-    return ExplorerTable(x.numpy(), truth.numpy(), cot.numpy(), true_p(cot_probs), direct_probs.argmax(-1).numpy(),
-                         true_p(direct_probs))
+    cot, cot_p = {}, {}
+    for temperature in temperatures:
+        written, probs = decode_cot(cot_model, x, k, temperature=temperature,
+                                    generator=torch.Generator().manual_seed(seed))
+        cot[temperature], cot_p[temperature] = written.numpy(), true_p(probs)
+    direct_probs = direct_answers(direct_model, x)
+    return ExplorerTable(x.numpy(), truth.numpy(), cot, cot_p, direct_probs.argmax(-1).numpy(), true_p(direct_probs))
 
 
-def explorer_view(table: ExplorerTable, n: int, problem: int) -> dict:
+def explorer_view(table: ExplorerTable, n: int, problem: int, temperature: float = 0.0) -> dict:
     """What the explorer shows for a length-n prefix of one problem: the rows, and where each answer goes wrong."""
-    rows = np.stack([table.x[problem, :n], table.truth[problem, :n], table.cot[problem, :n],
+    rows = np.stack([table.x[problem, :n], table.truth[problem, :n], table.cot[temperature][problem, :n],
                      table.direct[problem, :n]])
     wrong = rows[2:] != rows[1]
     first = [int(np.argmax(w)) + 1 if w.any() else None for w in wrong]
     return {"n": n, "rows": rows, "wrong": wrong, "truth": int(rows[1, -1]), "cot": int(rows[2, -1]),
             "direct": int(rows[3, -1]), "first_cot_error": first[0], "first_direct_error": first[1],
-            "p_cot": float(table.cot_p[problem, n - 1]), "p_direct": float(table.direct_p[problem, n - 1])}
+            "p_cot": float(table.cot_p[temperature][problem, n - 1]),
+            "p_direct": float(table.direct_p[problem, n - 1])}
 
 
 def draw_explorer(fig, view: dict) -> None:
@@ -454,10 +461,12 @@ def draw_explorer(fig, view: dict) -> None:
                           interpolation="nearest")
         crosses, = ax.plot([], [], "x", color=COLORS["unamortized"], ms=8, mew=2)
         ax.set_yticks(range(4), ["input x_i", "true state s_i", "chain of thought", "direct (each prefix)"])
-        ax.set_xlabel("step i   (dark = 1, light = 0; red × = wrong)")
         ax.grid(False)
         fig._cot_artists = (ax, image, crosses)
     ax, image, crosses = fig._cot_artists
+    first = lambda step: "never" if step is None else f"at step {step}"  # noqa: E731
+    ax.set_xlabel(f"step i   (dark = 1, light = 0; red × = wrong)   first wrong: chain of thought "
+                  f"{first(view['first_cot_error'])}, direct {first(view['first_direct_error'])}")
     n, wrong = view["n"], view["wrong"]
     image.set_data(view["rows"])
     image.set_extent((0.5, n + 0.5, 3.5, -0.5))

@@ -198,13 +198,16 @@ def test_distillation_from_a_perfect_teacher_works_at_short_lengths():
 
 def test_explorer_view_marks_where_each_answer_goes_wrong_and_is_fast():
     x = C.sample_inputs(3, 64, 2, torch.Generator().manual_seed(0))
-    table = C.ExplorerTable(x=x.numpy(), truth=C.running_states(x).numpy(), cot=C.running_states(x).numpy(),
-                            cot_p=np.ones((3, 64)), direct=np.zeros((3, 64), dtype=int), direct_p=np.ones((3, 64)))
-    table.cot[1, 9:] = 1 - table.cot[1, 9:]  # the chain goes wrong at step 10 and stays wrong
-    view = C.explorer_view(table, 12, 1)
+    truth = C.running_states(x).numpy()
+    table = C.ExplorerTable(x=x.numpy(), truth=truth, cot={0.0: truth, 2.0: truth.copy()},
+                            cot_p={0.0: np.ones((3, 64)), 2.0: np.ones((3, 64))},
+                            direct=np.zeros((3, 64), dtype=int), direct_p=np.ones((3, 64)))
+    table.cot[2.0][1, 9:] = 1 - table.cot[2.0][1, 9:]  # the sampled chain goes wrong at step 10 and stays wrong
+    view = C.explorer_view(table, 12, 1, 2.0)
     assert view["rows"].shape == (4, 12) and view["first_cot_error"] == 10
     assert view["cot"] != view["truth"]
-    assert C.explorer_view(table, 5, 1)["first_cot_error"] is None
+    assert C.explorer_view(table, 12, 1, 0.0)["first_cot_error"] is None
+    assert C.explorer_view(table, 5, 1, 2.0)["first_cot_error"] is None
     matplotlib.use("Agg")
     fig, _ = new_figure(1, 1, 9, 2.6)
     C.draw_explorer(fig, view)  # warm-up
@@ -217,8 +220,9 @@ def test_explorer_view_marks_where_each_answer_goes_wrong_and_is_fast():
 
 def test_explorer_table_from_models(trained):
     table = C.explorer_table(trained["cot"], trained["direct"], n_problems=4, length=24)
-    assert table.x.shape == table.cot.shape == table.direct.shape == (4, 24)
-    assert (table.cot == table.truth).mean() > 0.95
+    assert table.x.shape == table.cot[0.0].shape == table.cot[2.0].shape == table.direct.shape == (4, 24)
+    assert (table.cot[0.0] == table.truth).mean() > 0.95
+    assert C.step_errors(torch.as_tensor(table.x), torch.as_tensor(table.cot[2.0])).any()  # sampling errs
 
 
 # --- checks: the reference passes, a stub is "not attempted", a wrong answer is rejected ------------------
