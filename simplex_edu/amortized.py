@@ -433,37 +433,22 @@ def plot_semi_amortized(ax, result: dict[str, np.ndarray], network_error: float,
     ax.set_title(title, fontsize=10)
 
 
-def plot_ledger(ax, data: dict, mark_break_even: bool = False) -> None:
-    """Cumulative cost of the network (paid up front) against MCMC and the grid (paid per query; the grid dotted)."""
-    plot_cumulative_costs(ax, data["queries"], data["costs"],
-                          data["break_even_mcmc"] if mark_break_even else None)
-    for line, color in zip(ax.lines, ("amortized", "unamortized", "unamortized")):
-        line.set_color(COLORS[color])
-    ax.lines[2].set_linestyle(":")
-    # Below the MCMC line and above the network's: the one corner of the plot no line crosses.
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22))
+def plot_ledger(ax, data: dict, mark_break_even: bool = True) -> None:
+    """Cumulative cost of the network (paid up front) against MCMC and the grid (paid per query; the grid dotted).
+
+    Draws on the first call and moves the same artists on later ones, so the explorer reuses it.
+    """
+    # The legend sits below the MCMC line and above the network's: the one corner of the plot no line crosses.
+    plot_cumulative_costs(ax, data["queries"], data["costs"], data["break_even_mcmc"] if mark_break_even else None,
+                          colors=["amortized", "unamortized", "unamortized"], styles=["-", "-", ":"],
+                          legend_loc="lower right")
+    ax.get_legend().set_bbox_to_anchor((1.0, 0.22))
 
 
 def draw_ledger(fig, data: dict) -> None:
-    """Explorer drawing: cumulative costs up to the chosen query count; the title gives the network's error.
-
-    The first call builds the artists; later calls only move them (rebuilding axes would make the sliders lag).
-    """
-    ax, costs = fig.axes[0], data["costs"]
-    if not ax.lines:
-        plot_ledger(ax, data)
-        ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
-        ax.text(1, 0.97, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
-    for line, cost in zip(ax.lines[:3], costs.values()):
-        line.set_data(data["queries"], cost)
-    q_star, last = data["break_even_mcmc"], data["queries"][-1]
-    visible = bool(np.isfinite(q_star) and q_star <= last)
-    ax.lines[3].set_xdata([q_star, q_star] if visible else [1, 1])
-    ax.lines[3].set_visible(visible)
-    ax.texts[0].set_position((q_star if visible else 1, 0.97))
-    ax.texts[0].set_text(f" Q* = {q_star:,.0f}" if visible else "")
-    ax.set_xlim(0, last)
-    ax.set_ylim(0, 1.05 * max(cost.max() for cost in costs.values()))
+    """Explorer drawing: cumulative costs up to the chosen query count; the title gives the network's error."""
+    ax = fig.axes[0]
+    plot_ledger(ax, data)
     ax.set_title(f"network: {data['train_steps']} steps, {data['train_cost']:.1f} s, error {data['error']:.2f} std "
                  f"(MCMC: {data['curve'].mcmc_error:.2f})", fontsize=10)
 

@@ -40,15 +40,37 @@ def new_figure(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float
 
 
 def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray], break_even: float | None = None,
-                          unit: str = "s") -> None:
-    """Cumulative cost against number of queries, one line per strategy, the break-even marked."""
-    for name, cost in costs.items():
-        color = COLORS.get(name.split()[0].lower().replace("-", ""), None)
-        ax.plot(queries, cost, label=name, color=color, lw=2)
-    if break_even is not None and np.isfinite(break_even) and queries[0] <= break_even <= queries[-1]:
-        ax.axvline(break_even, color=COLORS["baseline"], ls="--", lw=1)
-        ax.annotate(f"break-even\nQ* = {break_even:,.0f}", (break_even, ax.get_ylim()[1]),
-                    xytext=(4, -4), textcoords="offset points", va="top", fontsize=9)
-    ax.set_xlabel("number of queries answered")
-    ax.set_ylabel(f"total cost ({unit})")
-    ax.legend(loc="upper left")
+                          unit: str = "s", colors: list[str] | None = None, styles: list[str] | None = None,
+                          legend_loc: str = "upper left") -> None:
+    """Cumulative cost against number of queries, one line per strategy, the break-even Q* marked.
+
+    The first call on an axes draws; later calls move the same artists (set_data), so an explorer that calls
+    it on every slider move stays fast. ``colors`` are keys of :data:`COLORS` (default: from each name's first word).
+    """
+    queries = np.asarray(queries)
+    if not hasattr(ax, "_cost_lines"):
+        names = list(costs)
+        colors = colors or [name.split()[0].lower().replace("-", "").rstrip(":") for name in names]
+        styles = styles or ["-"] * len(names)
+        ax._cost_lines = [ax.plot([], [], label=name, color=COLORS.get(color, color), ls=style, lw=2)[0]
+                          for name, color, style in zip(names, colors, styles)]
+        ax._break_even_line = ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
+        ax._break_even_text = ax.text(1, 0.97, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
+        ax.set_xlabel("number of queries answered")
+        ax.set_ylabel(f"total cost ({unit})")
+        ax.legend(loc=legend_loc)
+    for line, cost in zip(ax._cost_lines, costs.values()):
+        line.set_data(queries, cost)
+    visible = break_even is not None and bool(np.isfinite(break_even)) and queries[0] <= break_even <= queries[-1]
+    ax._break_even_line.set_visible(visible)
+    if visible:
+        ax._break_even_line.set_xdata([break_even, break_even])
+        ax._break_even_text.set_position((break_even, 0.97))
+    ax._break_even_text.set_text(f" break-even\n Q* = {break_even:,.0f}" if visible else "")
+    low = min(float(np.min(c)) for c in costs.values())
+    high = max(float(np.max(c)) for c in costs.values())
+    if ax.get_yscale() == "log":
+        ax.set_ylim(max(low, 1e-12) * 0.5, high * 2)
+    else:
+        ax.set_ylim(0, 1.05 * high)
+    ax.set_xlim(queries[0] if ax.get_xscale() == "log" else 0, queries[-1])

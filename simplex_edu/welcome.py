@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from simplex_edu.compute import break_even, cumulative_cost, time_call
-from simplex_edu.plots import COLORS, plot_cumulative_costs
+from simplex_edu.plots import plot_cumulative_costs
 
 TABLE_RANGE = (0.0, 100.0)  # the questions a table is built for: a in [0, 100]
 
@@ -80,35 +80,17 @@ def ledger_view(table_size: int, queries: int, costs: dict[str, float], errors: 
 
 
 def draw_ledger(fig, view: dict) -> None:
-    """Draw :func:`ledger_view`'s result: two cumulative-cost lines and the break-even.
-
-    The first call builds the axes; later calls only move the existing artists (clearing log axes rebuilds
-    hundreds of ticks and would make the sliders lag).
-    """
+    """Draw :func:`ledger_view`'s result: two cumulative-cost lines and the break-even (artists moved in place)."""
     ax = fig.axes[0]
-    curves = {"un-amortized: bisection per query": view["bisection"] * 1e3,
-              "amortized: table solved up front": view["table"] * 1e3}
     if not ax.lines:
-        plot_cumulative_costs(ax, view["counts"], curves, unit="ms")
-        ax.lines[0].set_color(COLORS["unamortized"])
-        ax.lines[1].set_color(COLORS["amortized"])
-        ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
-        ax.text(1, 1, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.minorticks_off()  # minor log ticks and mathtext labels would dominate the redraw time
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.legend(loc="lower right")
-    for line, curve in zip(ax.lines[:2], curves.values()):
-        line.set_data(view["counts"], curve)
-    q_star = view["break_even"]
-    visible = bool(np.isfinite(q_star) and q_star <= view["counts"][-1])
-    ax.lines[2].set_xdata([q_star, q_star] if visible else [1, 1])
-    ax.lines[2].set_visible(visible)
-    ax.texts[0].set_position((q_star if visible else 1, 0.97))
-    ax.texts[0].set_text(f" break-even\n Q* = {q_star:,.0f}" if visible else "")
-    ax.set_xlim(1, view["counts"][-1])
-    ax.set_ylim(min(c.min() for c in curves.values()) * 0.5, max(c.max() for c in curves.values()) * 2)
+    plot_cumulative_costs(ax, view["counts"],
+                          {"un-amortized: bisection per query": view["bisection"] * 1e3,
+                           "amortized: table solved up front": view["table"] * 1e3},
+                          break_even=view["break_even"], unit="ms", legend_loc="lower right")
     ax.set_title(f"table of {view['table_size']:,} solved questions: largest error {view['table_error']:.1e}",
                  fontsize=10)

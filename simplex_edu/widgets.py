@@ -39,7 +39,8 @@ class Explorer:
         plt.close(self.fig)  # shown through the image widget only, not again at the end of the cell
         # The figure goes to an Image widget as PNG bytes: no Output-widget capture, so it behaves the same in
         # JupyterLab, Notebook 7, VS Code, Colab and headless test runs.
-        self.image = W.Image(format="png")
+        width = f"{self.fig.get_figwidth() * self.fig.dpi:.0f}px"  # real size: stretched PNGs look blurry
+        self.image = W.Image(format="png", layout=W.Layout(width=width, max_width="100%"))
         self.update_seconds: list[float] = []
         for control in controls.values():
             control.continuous_update = True if isinstance(control, W.Dropdown) else False
