@@ -83,11 +83,14 @@ class CostLedger:
         return row.up_front + row.per_query * n_queries
 
     def table(self) -> str:
-        """The ledger as a fixed-width text table."""
-        lines = [f"{'lesson':<8}{'strategy':<34}{'up front':>12}{'per query':>12}  note"]
-        for r in self.rows:
-            lines.append(f"{r.lesson:<8}{r.strategy:<34}{_fmt(r.up_front, r.unit):>12}"
-                         f"{_fmt(r.per_query, r.unit):>12}  {r.note}")
+        """The ledger as a text table, columns as wide as their longest entry."""
+        header = ("lesson", "strategy", "up front", "per query", "note")
+        rows = [(r.lesson, r.strategy, _fmt(r.up_front, r.unit), _fmt(r.per_query, r.unit), r.note) for r in self.rows]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+        lines = []
+        for row in [header, *rows]:
+            lines.append(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  "
+                         f"{row[3]:>{widths[3]}}  {row[4]}".rstrip())
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -95,9 +98,12 @@ class CostLedger:
 
 
 def _fmt(value: float, unit: str) -> str:
+    """A value with 3 significant figures, seconds scaled to s/ms/µs/ns."""
+    if value == 0:
+        return f"0 {unit}"
     if unit != "s":
         return f"{value:.3g} {unit}"
-    for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if abs(value) >= scale or scale == 1e-6:
+    for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+        if abs(value) >= scale or scale == 1e-9:
             return f"{value / scale:.3g} {name}"
     return f"{value:.3g} s"
