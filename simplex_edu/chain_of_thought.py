@@ -480,13 +480,6 @@ def draw_explorer(fig, view: dict) -> None:
                  fontsize=9)
 
 
-def training_flops(kind: str, steps: int, batch_size: int = 64, spec: ModelSpec = ModelSpec(), k: int = 2,
-                   max_len: int = TRAIN_MAX_LEN) -> float:
-    """FLOPs of training a transformer variant: ≈ 3 × forward FLOPs of every sequence (backward ≈ 2 × forward)."""
-    length = 2 * max_len if kind == "cot" else max_len
-    return 3.0 * steps * batch_size * sum(token_flops(spec, t, k) for t in range(1, length + 1))
-
-
 def mlp_sizes(n: int, k: int = 2, hidden: int = 128) -> list[int]:
     """Layer sizes of the per-length MLP."""
     return [n * k, hidden, hidden, k]
