@@ -183,20 +183,6 @@ def npe_loss(net: DeepSetPosterior, x: torch.Tensor, mask: torch.Tensor, theta: 
     return gaussian_nll(*net(x, mask), theta)
 
 
-class _Snapshots:
-    """Wraps the loss so that, at chosen steps, the network's error on fixed validation queries is recorded."""
-
-    def __init__(self, at_steps: list[int], queries: dict[str, np.ndarray], model: GaussianMean):
-        self.at_steps, self.queries, self.model = set(at_steps), queries, model
-        self.step, self.errors = 0, {}
-
-    def __call__(self, net: DeepSetPosterior, *batch: torch.Tensor) -> torch.Tensor:
-        if self.step in self.at_steps:
-            self.errors[self.step] = posterior_errors(net, self.queries, self.model)["mean_error"]
-        self.step += 1
-        return npe_loss(net, *batch)
-
-
 def train_posterior_net(steps: int = 1000, hidden: int = 32, max_points: int = 20, seed: int = 0,
                         model: GaussianMean = MODEL, snapshot_steps: list[int] | None = None,
                         progress: bool = True) -> tuple[DeepSetPosterior, History, dict[int, float]]:
@@ -208,18 +194,16 @@ def train_posterior_net(steps: int = 1000, hidden: int = 32, max_points: int = 2
     torch.manual_seed(seed)
     net = DeepSetPosterior(hidden)
     validation = make_queries(500, (1, max_points), seed=seed + 1000, model=model)
-    loss = _Snapshots(snapshot_steps or [], validation, model)
-    batches = training_batches(model, max_points)
-    fast_steps = steps - steps // 5
-    history = History()
-    for phase_steps, lr, phase_seed, name in ((fast_steps, 3e-3, seed, "inference network"),
-                                              (steps - fast_steps, 3e-4, seed + 1, "slower learning rate")):
-        config = TrainConfig(steps=phase_steps, lr=lr, seed=phase_seed, progress=progress, description=name)
-        phase = train(net, batches, loss, config)
-        history.losses += phase.losses
-        history.seconds += phase.seconds
-    snapshots = dict(loss.errors)
-    if steps in (snapshot_steps or []):
+    wanted, snapshots = set(snapshot_steps or []), {}
+
+    def record(step: int, current: DeepSetPosterior) -> None:
+        if step in wanted:
+            snapshots[step] = posterior_errors(current, validation, model)["mean_error"]
+
+    config = TrainConfig(steps=steps, lr=3e-3, lr_drop_at=0.8, seed=seed, progress=progress,
+                         description="inference network")
+    history = train(net, training_batches(model, max_points), npe_loss, config, on_step=record)
+    if steps in wanted:
         snapshots[steps] = posterior_errors(net, validation, model)["mean_error"]
     return net, history, snapshots
 

@@ -21,6 +21,7 @@ class TrainConfig:
     batch_size: int = 256
     weight_decay: float = 0.0
     seed: int = 0
+    lr_drop_at: float | None = None  # fraction of the steps after which the learning rate falls tenfold
     progress: bool = True
     description: str = "training"
 
@@ -57,8 +58,12 @@ def train(
     make_batch: Callable[[int, torch.Generator], tuple],
     loss_fn: Callable[..., torch.Tensor],
     config: TrainConfig,
+    on_step: Callable[[int, torch.nn.Module], None] | None = None,
 ) -> History:
-    """Train ``model`` for ``config.steps`` Adam steps; ``loss_fn(model, *make_batch(batch_size, gen))``."""
+    """Train ``model`` for ``config.steps`` AdamW steps on ``loss_fn(model, *make_batch(batch_size, gen))``.
+
+    ``on_step(step, model)``, if given, runs before each step (e.g. to record a validation error).
+    """
     generator = seed_everything(config.seed)
     device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -66,7 +71,14 @@ def train(
     start = time.perf_counter()
     model.train()
     bar = tqdm(range(config.steps), desc=config.description, disable=not config.progress, leave=False)
+    drop_step = config.steps if config.lr_drop_at is None else int(config.lr_drop_at * config.steps)
     for step in bar:
+        if step == drop_step:  # a lower rate at the end stops the answers jittering from step to step
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr / 10
+        if on_step is not None:
+            on_step(step, model)
+            model.train()
         batch = tuple(t.to(device) if isinstance(t, torch.Tensor) else t
                       for t in make_batch(config.batch_size, generator))
         loss = loss_fn(model, *batch)
