@@ -75,3 +75,23 @@ def test_explorer_recomputes_and_redraws_when_a_control_moves():
     assert seen == [1.0, 2.0] and explorer.image.value != first_png
     assert widgets.time_explorer_updates(explorer, moves=3) < 1.0
     assert explorer in set(widgets.EXPLORERS)
+
+
+def test_training_callback_and_learning_rate_drop():
+    def run(drop):
+        training.seed_everything(0)
+        model, seen = nn.MLP([1, 8, 1]), []
+
+        def batch(size, gen):
+            x = torch.rand(size, 1, generator=gen)
+            return x, 3 * x
+
+        config = training.TrainConfig(steps=40, lr=1e-2, batch_size=16, lr_drop_at=drop, progress=False)
+        history = training.train(model, batch, lambda m, x, y: ((m(x) - y) ** 2).mean(), config,
+                                 on_step=lambda step, m: seen.append(step))
+        return history.losses, seen
+
+    constant, seen = run(None)
+    dropped, _ = run(0.5)
+    assert seen == list(range(40))
+    assert dropped[:21] == constant[:21] and dropped[21:] != constant[21:]  # identical until the drop at step 20
