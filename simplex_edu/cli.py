@@ -37,9 +37,8 @@ class BuildError(ValueError):
 
 
 def lessons_source() -> Path:
-    """Folder holding the student lessons: shipped inside the package, or the repository's ``lessons/``."""
-    shipped = PACKAGE_DIR / "lessons"
-    return shipped if shipped.is_dir() else REPO_DIR / "lessons"
+    """Folder holding the student lessons: the ``lessons/`` of the checkout the package is installed from."""
+    return REPO_DIR / "lessons"
 
 
 def stub_solutions(source: str, where: str = "cell") -> str:
@@ -250,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             seconds = execute_notebook(path)
             print(f"executed {path} in {seconds:.1f} s")
         return 0
+    if not any(lessons_source().glob("[0-9][0-9]_*.ipynb")):
+        print(f"No lessons found in {lessons_source()}. Install the course from its repository checkout "
+              "(`pip install -e .`, as the README says) so `start` can find them.", file=sys.stderr)
+        return 1
     target = Path(args.dir).resolve()
     _print_report(copy_lessons(lessons_source(), target, fresh=args.fresh), target)
     if args.no_open:

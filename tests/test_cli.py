@@ -135,3 +135,10 @@ def test_nbgrader_source_keeps_answers_with_metadata(tmp_path):
     assert answers and all("### BEGIN SOLUTION" in c.source for c in answers)
     assert len(graded) == len(answers) and all("check_" in c.source for c in graded)
     assert all(c.outputs == [] for c in source.cells if c.cell_type == "code")
+
+
+def test_start_explains_missing_lessons(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "REPO_DIR", tmp_path)  # e.g. installed from a wheel, without the repository
+    assert cli.main(["start", str(tmp_path / "course"), "--no-open"]) == 1
+    assert "No lessons found" in capsys.readouterr().err
+    assert not (tmp_path / "course").exists()
