@@ -455,7 +455,7 @@ def draw_explorer(fig, view: dict) -> None:
     """
     if getattr(fig, "_cot_artists", None) is None:
         fig.clear()
-        fig.set_layout_engine("none")
+        fig.set_layout_engine(None)  # the axes below are placed by hand; constrained layout would warn about them
         ax = fig.add_axes((0.2, 0.2, 0.78, 0.65))
         image = ax.imshow(np.zeros((4, 1)), cmap="Greys", vmin=-0.6, vmax=1.6, aspect="auto",
                           interpolation="nearest")

@@ -549,9 +549,6 @@ def draw_coupling(fig, data: dict) -> None:
         axes[1].tick_params(labelleft=False)
         fig.legend(handles=lines, loc="outside lower center", ncol=3, fontsize=8)
         fig.suptitle(" ", fontsize=10)
-        fig.draw_without_rendering()
-        # The layout never changes, so fix it after the first draw: each update then renders once, not twice.
-        fig.set_layout_engine(None)
     for i, (truth, separate, learned) in fig._lines:
         for line, path in ((truth, data["truth"]), (separate, data["separate"]), (learned, data["learned"])):
             line.set_data(data["times"], path[:, i])

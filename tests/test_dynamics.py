@@ -138,19 +138,24 @@ def test_explorer_compute_is_fast_and_consistent():
 
 
 def test_explorer_figure_lays_out_once_and_updates_in_place():
-    import matplotlib.pyplot as plt
+    import ipywidgets as W
+    from matplotlib.figure import Figure
 
-    from simplex_edu.plots import new_figure
+    from simplex_edu.widgets import Explorer
 
     explore = D.CouplingExplorer(dampings=(0.1,), springs=(0.0, 0.3), thetas=(1.5,), max_horizon=20.0)
-    fig, axes = new_figure(1, 2, 8.0, 3.2)
-    plt.close(fig)  # as the Explorer does: the layout must still be computed
-    default = axes[0].get_position().bounds
-    D.draw_coupling(fig, explore(0.1, 0.3, 20.0, 1.5))
+    explorer = Explorer(explore, D.draw_coupling, {
+        "k": W.SelectionSlider(options=[0.0, 0.3], value=0.3), "damping": W.SelectionSlider(options=[0.1]),
+        "horizon": W.FloatSlider(value=20.0, min=10.0, max=20.0, step=10.0), "theta0": W.SelectionSlider(options=[1.5]),
+    }, figsize=(8.0, 3.2), ncols=2)
+    fig, axes = explorer.fig, explorer.axes
     laid_out = axes[0].get_position().bounds
-    D.draw_coupling(fig, explore(0.1, 0.0, 10.0, 1.5))
-    assert laid_out != default and axes[0].get_position().bounds == laid_out
-    assert fig.get_layout_engine() is None and axes[0].get_xlim() == (0.0, 10.0)
+    unlaid = Figure(figsize=(8.0, 3.2)).subplots(1, 2)[0].get_position().bounds
+    assert laid_out != unlaid  # constrained layout ran on the first data
+    explorer.controls["k"].value = 0.0
+    explorer.controls["horizon"].value = 10.0
+    assert fig.get_layout_engine() is None and axes[0].get_position().bounds == laid_out
+    assert axes[0].get_xlim() == (0.0, 10.0)
     assert "separate flows 0.00" in fig._suptitle.get_text()
 
 
