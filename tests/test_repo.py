@@ -33,7 +33,7 @@ def test_binder_renders_with_repo2docker(tmp_path):
     """`jupyter-repo2docker --no-build --debug` prints the Dockerfile it would build, without a Docker daemon."""
     repo2docker = shutil.which("jupyter-repo2docker") or str(Path(sys.executable).parent / "jupyter-repo2docker")
     copy = tmp_path / "repo"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "__pycache__"))
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv*", ".git", "*.egg-info", "__pycache__"))
     result = subprocess.run([repo2docker, "--no-build", "--debug", str(copy)], capture_output=True, text=True,
                             timeout=300)
     output = result.stdout + result.stderr
@@ -49,3 +49,22 @@ def test_binder_renders_with_repo2docker(tmp_path):
 
 def test_binder_badge_opens_the_lessons():
     assert "urlpath=lab/tree/lessons" in (ROOT / "README.md").read_text()
+
+
+def test_declared_floors_are_the_tested_minimum_versions():
+    """pyproject's lower bounds are exactly the versions .ci/min-versions.sh installs (constraints-min.txt)."""
+    import tomllib
+
+    declared = {}
+    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+        name, _, floor = requirement.partition(">=")
+        declared[name.strip().lower()] = floor.strip()
+    pinned = dict(re.findall(r"^([\w-]+)==([\w.]+)$", (ROOT / "constraints-min.txt").read_text(), re.M))
+    for name, version in pinned.items():
+        assert declared.get(name.lower()) is not None, f"{name} is pinned in constraints-min.txt but not a dependency"
+        assert tuple(map(int, version.split("."))) == tuple(map(int, (declared[name.lower()] + ".0").split(".")[:3])), \
+            f"pyproject allows {name}>={declared[name.lower()]} but CI's minimum run tests {version}"
+    untested = set(declared) - {n.lower() for n in pinned} - {"torch"}  # torch: pinned in constraints.txt
+    assert not untested, f"no minimum-versions run for {sorted(untested)}"
+    torch_pin = re.search(r"^torch==([\d.]+)", (ROOT / "constraints.txt").read_text(), re.M).group(1)
+    assert declared["torch"] == torch_pin.rsplit(".", 1)[0], "torch's floor should be the tested release"
