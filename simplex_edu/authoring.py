@@ -1,19 +1,16 @@
-"""The ``simplex-edu`` command: start the course, list the lessons, build student lessons from solutions.
+"""The author's tools: ``simplex-edu build`` makes the student lessons from the solutions, ``execute`` runs them.
 
-``start`` never overwrites a notebook the learner has changed: it copies what is missing, updates only files
-the learner never touched, and with ``--fresh`` keeps the learner's old file beside the fresh copy.
+``solutions/NN_name.ipynb`` is the single source. The build replaces each solution region by a stub, clears the
+outputs and adds nbgrader's metadata; it also holds every notebook's launch links and setup cell to the one
+repository address in ``simplex_edu.address`` (``build --links`` rewrites those two cells from it).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import hashlib
-import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,24 +18,26 @@ from pathlib import Path
 
 import nbformat
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
-MANIFEST = ".simplex-edu.json"
+from simplex_edu import address
+from simplex_edu.command import CommandError
+
+REPO_DIR = Path(__file__).resolve().parent.parent
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = '{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("{name}: replace this line with your code")'
 _DEF = re.compile(r"^\s*def\s+(\w+)\s*\(", re.M)
 _CHECK_CALL = re.compile(r"^check_\w+\(", re.M)
-_TIME = re.compile(r"Time:\s*~?\s*(\d+)\s*min", re.I)
+LAUNCH_TAG = "launch-links"  # the first cell of every notebook: run it on Colab or Binder
+SETUP = """import sys
+if "google.colab" in sys.modules:  # on Colab: add the course package only; keep Colab's own torch and Jupyter
+    %pip install -q --no-deps "{requirement}"
+    from simplex_edu.colab import install_missing
+    install_missing()
+import simplex_edu"""
 
 
-class BuildError(ValueError):
+class BuildError(CommandError, ValueError):
     """A solution notebook breaks the single-source conventions."""
-
-
-def lessons_source() -> Path:
-    """Folder holding the student lessons: the ``lessons/`` of the checkout the package is installed from."""
-    return REPO_DIR / "lessons"
 
 
 def stub_solutions(source: str, where: str = "cell") -> str:
@@ -114,6 +113,51 @@ def lesson_text(notebook: nbformat.NotebookNode) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
+def launch_links(name: str) -> str:
+    """The first cell of notebook ``name``: open the lesson on Colab or Binder, or its worked solution."""
+    lesson, solution = f"lessons/{name}", f"solutions/{name}"
+    return (f"[![Open In Colab]({address.COLAB_BADGE})]({address.colab_url(lesson)}) "
+            f"[![Binder]({address.BINDER_BADGE})]({address.binder_url(lesson)}) "
+            f"· worked solution: [on Colab]({address.colab_url(solution)}) · [on Binder]({address.binder_url(solution)})")
+
+
+def setup_source() -> str:
+    """The setup cell of every lesson: imports the course, installing it first when on Colab."""
+    return SETUP.format(requirement=address.pip_requirement())
+
+
+def link_problem(notebook: nbformat.NotebookNode, name: str) -> str | None:
+    """What is wrong with a solution's launch-links cell or setup cell, or None when both match the address."""
+    first = notebook.cells[0] if notebook.cells else None
+    if not first or LAUNCH_TAG not in first.get("metadata", {}).get("tags", []):
+        return f"its first cell is not the launch links (tag '{LAUNCH_TAG}')"
+    if first.source != launch_links(name):
+        return "its launch links differ from simplex_edu/address.py"
+    setup = next((c for c in notebook.cells if c.cell_type == "code"), None)
+    if setup is None or setup.source != setup_source():
+        return "its first code cell is not the setup cell made from simplex_edu/address.py"
+    return None
+
+
+def sync_links(path: Path) -> bool:
+    """Rewrite a solution's launch-links cell and setup cell from the address (nothing else); True if changed."""
+    notebook = nbformat.read(path, as_version=4)
+    if link_problem(notebook, path.name) is None:
+        return False
+    if notebook.cells and LAUNCH_TAG in notebook.cells[0].get("metadata", {}).get("tags", []):
+        notebook.cells.pop(0)
+    setup = next((c for c in notebook.cells if c.cell_type == "code"), None)
+    if setup is None:
+        raise BuildError(f"{path}: no code cell to hold the setup cell")
+    setup.source = setup_source()
+    cell = {"cell_type": "markdown", "metadata": {"tags": [LAUNCH_TAG]}, "source": launch_links(path.name)}
+    if (notebook.nbformat, notebook.nbformat_minor) >= (4, 5):  # cell ids exist from nbformat 4.5 on
+        cell["id"] = LAUNCH_TAG
+    notebook.cells.insert(0, nbformat.from_dict(cell))
+    path.write_text(lesson_text(notebook))
+    return True
+
+
 def build(solutions_dir: Path, lessons_dir: Path, check: bool = False, only: list[str] | None = None) -> list[str]:
     """Regenerate lessons from their solutions (all, or those named in ``only``); with ``check``, write
     nothing and return the differences."""
@@ -124,7 +168,11 @@ def build(solutions_dir: Path, lessons_dir: Path, check: bool = False, only: lis
     expected_names = {p.name for p in all_sources}
     sources = [p for p in all_sources if not only or p.name in {Path(o).name for o in only}]
     for path in sources:
-        text = lesson_text(build_lesson(nbformat.read(path, as_version=4)))
+        solution = nbformat.read(path, as_version=4)
+        problem = link_problem(solution, path.name)
+        if problem:
+            problems.append(f"{path}: {problem}: run `simplex-edu build --links`")
+        text = lesson_text(build_lesson(solution))
         target = lessons_dir / path.name
         if check:
             current = target.read_text() if target.exists() else ""
@@ -151,118 +199,6 @@ def write_nbgrader_source(solutions_dir: Path, target: Path) -> Path:
     return target
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def copy_lessons(source: Path, target: Path, fresh: bool = False) -> dict[str, list[str]]:
-    """Copy lessons into ``target`` without ever overwriting a learner's changes; return what happened."""
-    target.mkdir(parents=True, exist_ok=True)
-    manifest_path = target / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    report: dict[str, list[str]] = {"copied": [], "updated": [], "kept": [], "backed_up": [], "unchanged": []}
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for lesson in sorted(source.glob("[0-9][0-9]_*.ipynb")):
-        mine, new_digest = target / lesson.name, _digest(lesson)
-        if not mine.exists():
-            report["copied"].append(lesson.name)
-        elif _digest(mine) == new_digest:
-            report["unchanged"].append(lesson.name)
-            manifest[lesson.name] = new_digest
-            continue
-        elif _digest(mine) == manifest.get(lesson.name):  # the learner never touched it: safe to update
-            report["updated"].append(lesson.name)
-        elif fresh:
-            backup = mine.with_name(f"{mine.stem}.mine-{stamp}{mine.suffix}")
-            mine.rename(backup)
-            report["backed_up"].append(backup.name)
-        else:
-            report["kept"].append(lesson.name)
-            continue
-        shutil.copy2(lesson, mine)
-        manifest[lesson.name] = new_digest
-    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    return report
-
-
-def lesson_index(source: Path) -> list[tuple[str, str, int | None]]:
-    """(file name, title, minutes) for every lesson, read from each notebook's first heading and 'Time: ~N min'."""
-    index = []
-    for path in sorted(source.glob("[0-9][0-9]_*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
-        intro = "\n".join(c.source for c in notebook.cells[:3] if c.cell_type == "markdown")
-        title = next((line.lstrip("# ").strip() for line in intro.splitlines() if line.startswith("# ")), path.stem)
-        minutes = _TIME.search(intro)
-        index.append((path.name, title, int(minutes.group(1)) if minutes else None))
-    return index
-
-
-def _print_report(report: dict[str, list[str]], target: Path) -> None:
-    labels = {"copied": "copied", "updated": "updated (you had not changed them)", "unchanged": "already up to date",
-              "kept": "kept YOUR version (you changed it; `--fresh` fetches a new copy and keeps yours beside it)",
-              "backed_up": "your old version kept as"}
-    print(f"Lessons in {target}:")
-    for key, label in labels.items():
-        if report[key]:
-            print(f"  {label}: {', '.join(report[key])}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``simplex-edu`` command."""
-    parser = argparse.ArgumentParser(prog="simplex-edu", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    start = commands.add_parser("start", help="copy the lessons into a folder and open JupyterLab there")
-    start.add_argument("dir", nargs="?", default="simplex-edu-lessons", help="working folder (default: %(default)s)")
-    start.add_argument("--fresh", action="store_true", help="fetch fresh copies; keep your changed files beside them")
-    start.add_argument("--no-open", action="store_true", help="copy only; do not start JupyterLab")
-    commands.add_parser("list", help="list the lessons with their time estimates")
-    builder = commands.add_parser("build", help="(authors) generate lessons/ from solutions/")
-    builder.add_argument("notebooks", nargs="*", help="only these solution notebooks (default: all)")
-    builder.add_argument("--check", action="store_true", help="fail if lessons/ is out of date; write nothing")
-    builder.add_argument("--nbgrader-source", type=Path, metavar="DIR",
-                         help="(teachers) also write nbgrader source notebooks: DIR/NN_name/NN_name.ipynb")
-    runner = commands.add_parser("execute", help="(authors) run solution notebooks in place, as the tests do")
-    runner.add_argument("notebooks", nargs="+", type=Path)
-    builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions")
-    builder.add_argument("--lessons", type=Path, default=REPO_DIR / "lessons")
-    args = parser.parse_args(argv)
-
-    if args.command == "list":
-        for name, title, minutes in lesson_index(lessons_source()):
-            print(f"{name:<34} {('~%d min' % minutes) if minutes else '':>9}  {title}")
-        return 0
-    if args.command == "build":
-        try:
-            problems = build(args.solutions, args.lessons, check=args.check, only=args.notebooks)
-        except BuildError as error:
-            print(f"build failed: {error}", file=sys.stderr)
-            return 1
-        if args.nbgrader_source:
-            print(f"nbgrader source notebooks in {write_nbgrader_source(args.solutions, args.nbgrader_source)}")
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if not args.check:
-            print(f"built lessons into {args.lessons}")
-        return 1 if problems else 0
-    if args.command == "execute":
-        for path in args.notebooks:
-            seconds = execute_notebook(path)
-            print(f"executed {path} in {seconds:.1f} s")
-        return 0
-    if not any(lessons_source().glob("[0-9][0-9]_*.ipynb")):
-        print(f"No lessons found in {lessons_source()}. Install the course from its repository checkout "
-              "(`pip install -e .`, as the README says) so `start` can find them.", file=sys.stderr)
-        return 1
-    target = Path(args.dir).resolve()
-    _print_report(copy_lessons(lessons_source(), target, fresh=args.fresh), target)
-    if args.no_open:
-        return 0
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={target}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers (Docker, some cloud notebooks) run as root
-        command.append("--allow-root")
-    return subprocess.call(command)
-
-
 def execute_notebook(path: Path, timeout: int = 600) -> float:
     """Run a notebook top to bottom in place, one thread per kernel as in the tests; return wall seconds."""
     from nbclient import NotebookClient  # authoring tool: imported only when used
@@ -283,5 +219,49 @@ def build_to_temp(solutions_dir: Path) -> Path:
     return folder
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _run_build(args: argparse.Namespace) -> int:
+    if args.links:
+        for path in sorted(args.solutions.glob("[0-9][0-9]_*.ipynb")):
+            if (not args.notebooks or path.name in {Path(o).name for o in args.notebooks}) and sync_links(path):
+                print(f"rewrote the launch links and setup cell of {path}")
+    problems = build(args.solutions, args.lessons, check=args.check, only=args.notebooks)
+    if args.nbgrader_source:
+        print(f"nbgrader source notebooks in {write_nbgrader_source(args.solutions, args.nbgrader_source)}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not args.check:
+        print(f"built lessons into {args.lessons}")
+    return 1 if problems else 0
+
+
+def _run_execute(args: argparse.Namespace) -> int:
+    for path in args.notebooks:
+        if not path.is_file():
+            raise CommandError(f"no notebook at {path}")
+        print(f"executed {path} in {execute_notebook(path, timeout=args.timeout):.1f} s")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the authors' commands: build and execute."""
+    builder = commands.add_parser("build", help="(authors) generate lessons/ from solutions/",
+                                  description="Generate each student lesson from its solution notebook: "
+                                              "solutions become stubs, outputs are cleared.")
+    builder.add_argument("notebooks", nargs="*", help="only these solution notebooks (default: all)")
+    builder.add_argument("--check", action="store_true", help="fail if lessons/ is out of date; write nothing")
+    builder.add_argument("--links", action="store_true",
+                         help="first rewrite each solution's launch links and setup cell from simplex_edu/address.py")
+    builder.add_argument("--nbgrader-source", type=Path, metavar="DIR",
+                         help="(teachers) also write nbgrader source notebooks: DIR/NN_name/NN_name.ipynb")
+    builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions", metavar="DIR",
+                         help="folder of solution notebooks to build from (default: the checkout's solutions/)")
+    builder.add_argument("--lessons", type=Path, default=REPO_DIR / "lessons", metavar="DIR",
+                         help="folder to write the lessons into (default: the checkout's lessons/)")
+    builder.set_defaults(run=_run_build)
+    runner = commands.add_parser("execute", help="(authors) run solution notebooks in place, as the tests do",
+                                 description="Run notebooks top to bottom in place, one thread per kernel, "
+                                             "and save their outputs.")
+    runner.add_argument("notebooks", nargs="+", type=Path, help="the notebooks to run (e.g. solutions/00_welcome.ipynb)")
+    runner.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
+                        help="give up on a cell after this long (default: %(default)s)")
+    runner.set_defaults(run=_run_execute)
