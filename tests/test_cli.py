@@ -1,20 +1,23 @@
-"""The single-source build, the drift check, and `simplex-edu start` never overwriting a learner's work."""
+"""The single-source build, the drift check, the one repository address, and `simplex-edu start` never
+overwriting a learner's work and failing in one line."""
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from simplex_edu import cli
+from simplex_edu import address, authoring, cli, launcher
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_committed_lessons_match_their_solutions():
     """Regenerate every lesson into a temporary folder: any difference means someone forgot `simplex-edu build`."""
-    built = cli.build_to_temp(ROOT / "solutions")
+    built = authoring.build_to_temp(ROOT / "solutions")
     try:
         solutions = sorted(p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
         assert solutions == sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
@@ -28,12 +31,12 @@ def test_committed_lessons_match_their_solutions():
 def test_drift_is_detected(tmp_path):
     solutions, lessons = tmp_path / "solutions", tmp_path / "lessons"
     shutil.copytree(ROOT / "solutions", solutions)
-    cli.build(solutions, lessons)
-    assert cli.build(solutions, lessons, check=True) == []
+    authoring.build(solutions, lessons)
+    assert authoring.build(solutions, lessons, check=True) == []
     notebook = nbformat.read(solutions / "00_welcome.ipynb", as_version=4)
-    notebook.cells[0].source += "\nAn edit nobody rebuilt."
+    notebook.cells[1].source += "\nAn edit nobody rebuilt."  # the title cell
     nbformat.write(notebook, solutions / "00_welcome.ipynb")
-    problems = cli.build(solutions, lessons, check=True)
+    problems = authoring.build(solutions, lessons, check=True)
     assert len(problems) == 1 and "00_welcome.ipynb is out of date" in problems[0]
     assert cli.main(["build", "--check", "--solutions", str(solutions), "--lessons", str(lessons)]) == 1
 
@@ -54,7 +57,7 @@ def test_lessons_are_clean_and_stubbed():
 
 def test_stub_names_the_function_and_keeps_indentation():
     source = "def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
-    stubbed = cli.stub_solutions(source)
+    stubbed = authoring.stub_solutions(source)
     assert 'raise NotImplementedError("f: replace this line with your code")' in stubbed
     assert "return x" not in stubbed
     namespace: dict = {}
@@ -69,8 +72,8 @@ def test_stub_names_the_function_and_keeps_indentation():
     ("def f():\n    return 1\n    ### END SOLUTION", "without a matching"),
 ])
 def test_malformed_solution_regions_are_refused(source, message):
-    with pytest.raises(cli.BuildError, match=message):
-        cli.stub_solutions(source)
+    with pytest.raises(authoring.BuildError, match=message):
+        authoring.stub_solutions(source)
 
 
 def _lessons(folder: Path, text: str) -> Path:
@@ -82,27 +85,27 @@ def _lessons(folder: Path, text: str) -> Path:
 
 def test_start_copies_missing_and_never_overwrites_changes(tmp_path):
     source, work = _lessons(tmp_path / "v1", "v1"), tmp_path / "work"
-    report = cli.copy_lessons(source, work)
+    report = launcher.copy_lessons(source, work)
     assert sorted(report["copied"]) == ["00_welcome.ipynb", "01_next.ipynb"]
 
     (work / "00_welcome.ipynb").write_text("MY WORK")  # the learner edits one lesson
     (work / "01_next.ipynb").unlink()                 # and deletes another
     source = _lessons(tmp_path / "v2", "v2")          # the course is updated
-    report = cli.copy_lessons(source, work)
+    report = launcher.copy_lessons(source, work)
     assert report["kept"] == ["00_welcome.ipynb"] and report["copied"] == ["01_next.ipynb"]
     assert (work / "00_welcome.ipynb").read_text() == "MY WORK"
 
     source = _lessons(tmp_path / "v3", "v3")  # untouched files are updated, changed ones still kept
-    report = cli.copy_lessons(source, work)
+    report = launcher.copy_lessons(source, work)
     assert report["updated"] == ["01_next.ipynb"] and report["kept"] == ["00_welcome.ipynb"]
     assert "v3" in (work / "01_next.ipynb").read_text()
 
 
 def test_start_fresh_keeps_the_learners_file_beside_the_new_one(tmp_path):
     source, work = _lessons(tmp_path / "v1", "v1"), tmp_path / "work"
-    cli.copy_lessons(source, work)
+    launcher.copy_lessons(source, work)
     (work / "00_welcome.ipynb").write_text("MY WORK")
-    report = cli.copy_lessons(source, work, fresh=True)
+    report = launcher.copy_lessons(source, work, fresh=True)
     assert len(report["backed_up"]) == 1
     backups = list(work.glob("00_welcome.mine-*.ipynb"))
     assert len(backups) == 1 and backups[0].read_text() == "MY WORK"
@@ -125,7 +128,7 @@ def test_nbgrader_source_keeps_answers_with_metadata(tmp_path):
     solutions = tmp_path / "solutions"
     solutions.mkdir()
     shutil.copy(ROOT / "solutions" / "00_welcome.ipynb", solutions)
-    lessons = cli.build_to_temp(solutions)
+    lessons = authoring.build_to_temp(solutions)
     assert cli.main(["build", "--solutions", str(solutions), "--lessons", str(lessons),
                      "--nbgrader-source", str(tmp_path / "source")]) == 0
     shutil.rmtree(lessons)
@@ -137,8 +140,3 @@ def test_nbgrader_source_keeps_answers_with_metadata(tmp_path):
     assert all(c.outputs == [] for c in source.cells if c.cell_type == "code")
 
 
-def test_start_explains_missing_lessons(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "REPO_DIR", tmp_path)  # e.g. installed from a wheel, without the repository
-    assert cli.main(["start", str(tmp_path / "course"), "--no-open"]) == 1
-    assert "No lessons found" in capsys.readouterr().err
-    assert not (tmp_path / "course").exists()
