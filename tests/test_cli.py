@@ -330,3 +330,8 @@ def test_colab_reads_the_requirements_pyproject_declares():
 
     names = {name for name, _ in colab.requirements()}
     assert {"numpy", "matplotlib", "ipywidgets", "tqdm", "torch"} <= names and "pytest" not in names
+
+
+def test_authoring_guide_shows_the_setup_cell_the_build_makes():
+    guide = (ROOT / "AUTHORING.md").read_text()
+    assert "\n".join("  " + line for line in authoring.setup_source().splitlines()) in guide
