@@ -335,3 +335,13 @@ def test_colab_reads_the_requirements_pyproject_declares():
 def test_authoring_guide_shows_the_setup_cell_the_build_makes():
     guide = (ROOT / "AUTHORING.md").read_text()
     assert "\n".join("  " + line for line in authoring.setup_source().splitlines()) in guide
+
+
+def test_start_opens_jupyterlab_on_the_folder_with_this_installation_on_path(course, tmp_path, monkeypatch):
+    """So `!simplex-edu start --solutions` works in a notebook even when the venv was never activated."""
+    calls = []
+    monkeypatch.setattr(launcher.subprocess, "call", lambda command, env: calls.append((command, env)) or 0)
+    assert cli.main(["start", str(tmp_path / "work")]) == 0
+    (command, env), = calls
+    assert command[1:3] == ["-m", "jupyterlab"] and f"--ServerApp.root_dir={tmp_path / 'work'}" in command
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(launcher.sys.executable).parent)
