@@ -129,6 +129,7 @@ def copy_course(source: list[Path], target: Path, fresh: bool = False, kind: str
         raise CommandError(f"{manifest_path} (the record of what start copied) was unreadable; rebuilt it from the "
                            "files on disk, counting every lesson that differs from the course as yours. Run the "
                            "command again")
+    recorded = dict(manifest)
     report: dict[str, list[str]] = {key: [] for key in REPORT_KEYS}
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for lesson in source:
@@ -155,7 +156,8 @@ def copy_course(source: list[Path], target: Path, fresh: bool = False, kind: str
             report["backed_up"].append(_backup(mine, stamp).name)
         _write_new(mine, lesson.read_bytes())
         manifest[lesson.name] = new_digest
-    _write_new(manifest_path, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    if manifest != recorded or not manifest_path.exists():  # an up-to-date read-only folder still opens
+        _write_new(manifest_path, json.dumps(manifest, indent=1, sort_keys=True).encode())
     return report
 
 

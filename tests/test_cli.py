@@ -345,3 +345,11 @@ def test_start_opens_jupyterlab_on_the_folder_with_this_installation_on_path(cou
     (command, env), = calls
     assert command[1:3] == ["-m", "jupyterlab"] and f"--ServerApp.root_dir={tmp_path / 'work'}" in command
     assert env["PATH"].split(os.pathsep)[0] == str(Path(launcher.sys.executable).parent)
+
+
+def test_an_up_to_date_read_only_folder_still_starts(course, tmp_path, monkeypatch, capsys):
+    work = tmp_path / "work"
+    launcher.copy_lessons(course["lessons"], work)
+    monkeypatch.setattr(launcher, "_write_new", lambda path, data: pytest.fail(f"wrote {path}"))
+    code, out, _ = _start(capsys, str(work))
+    assert code == 0 and "already up to date" in out

@@ -49,6 +49,14 @@ def test_pyproject_and_readme_use_the_one_address():
     assert _pyproject()["project"]["license"] == "MIT" and "MIT License" in (ROOT / "LICENSE").read_text()
 
 
+def test_a_checkout_uses_its_own_current_notebooks():
+    """In the editable install the tests run in, start and list read the checkout's folders, not a copy."""
+    from simplex_edu import launcher
+
+    assert launcher.course_folder("lessons") == ROOT / "lessons"
+    assert launcher.course_folder("solutions") == ROOT / "solutions"
+
+
 def _borrowing_venv(folder: Path) -> Path:
     """A new venv whose only extra libraries are this environment's, minus simplex-edu; returns its python."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
