@@ -32,7 +32,7 @@ MANIFESTS = {LESSONS: ".simplex-edu.json", SOLUTIONS: ".simplex-edu-solutions.js
 DEFAULT_DIRS = {LESSONS: "simplex-edu-lessons", SOLUTIONS: "simplex-edu-solutions"}
 NOTEBOOKS = "[0-9][0-9]_*.ipynb"
 _TIME = re.compile(r"Time:\s*~?\s*(\d+)\s*min", re.I)
-REPORT_KEYS = ("copied", "updated", "unchanged", "kept", "invalid", "backed_up", "problems")
+REPORT_KEYS = ("copied", "updated", "unchanged", "kept", "linked", "invalid", "backed_up", "problems")
 
 
 def course_folder(kind: str = LESSONS) -> Path:
@@ -134,9 +134,11 @@ def copy_course(source: list[Path], target: Path, fresh: bool = False, kind: str
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for lesson in source:
         mine, new_digest = target / lesson.name, _digest(lesson)
-        if mine.is_symlink() or (mine.exists() and not mine.is_file()):
-            what = "a broken symbolic link" if not mine.exists() else (
-                "a symbolic link" if mine.is_symlink() else "not a file")
+        if mine.is_symlink() or (mine.exists() and not mine.is_file()):  # the learner's doing: never written
+            if mine.is_file():
+                report["unchanged" if _digest(mine) == new_digest else "linked"].append(lesson.name)
+                continue
+            what = "not a file" if mine.exists() else "a broken symbolic link"
             report["problems"].append(f"{mine} is {what}: left it alone (remove or rename it to get the lesson)")
             continue
         if not mine.exists():
@@ -182,6 +184,7 @@ def _print_report(report: dict[str, list[str]], target: Path, kind: str) -> None
     labels = {"copied": "copied", "updated": "updated (you had not changed them)", "unchanged": "already up to date",
               "kept": "kept YOUR version (you changed it; `--fresh` puts the course's copy in its place and keeps "
                       "yours beside it)",
+              "linked": "a symbolic link of yours, left as it is (even with --fresh)",
               "invalid": "not a valid notebook (not JSON), kept as it is",
               "backed_up": "your old version kept as"}
     print(f"{kind.capitalize()} in {target}:")

@@ -258,6 +258,12 @@ def test_a_dangling_symlink_as_target_or_lesson_is_one_line_and_left_alone(cours
     _one_line_failure(code, err, "00_welcome.ipynb", "broken symbolic link", "left it alone")
     assert (work / "00_welcome.ipynb").is_symlink() and not (tmp_path / "moved-away.ipynb").exists()
     assert (work / "01_next.ipynb").is_file()  # the rest was still copied
+    (work / "00_welcome.ipynb").unlink()
+    (tmp_path / "mine.ipynb").write_text("MY WORK")
+    (work / "00_welcome.ipynb").symlink_to(tmp_path / "mine.ipynb")  # a working link is the learner's: kept
+    code, out, _ = _start(capsys, str(work), "--fresh")
+    assert code == 0 and "symbolic link of yours" in out and (work / "00_welcome.ipynb").is_symlink()
+    assert (tmp_path / "mine.ipynb").read_text() == "MY WORK"
 
 
 def test_a_read_only_folder_is_one_line_and_nothing_is_touched(course, tmp_path, monkeypatch, capsys):
