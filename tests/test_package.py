@@ -189,6 +189,8 @@ def test_colab_setup_cell_installs_the_course_and_nothing_colab_has(tmp_path):
     env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0")  # offline: build with the setuptools already here
     origin = _run_notebook(python, work / "00_welcome.ipynb", env)
     assert origin.startswith(f"FROM {site}"), origin
+    listed = subprocess.run([python, "-m", "simplex_edu.cli", "list"], cwd=work, capture_output=True, text=True)
+    assert listed.returncode == 0 and "05_belief_state_geometry.ipynb" in listed.stdout, listed.stderr
     installed = {p.name.split("-")[0].lower() for p in site.iterdir() if p.name != "borrowed.pth"}
     assert installed == {"simplex_edu"}, f"the setup cell installed more than the course package: {installed}"
     assert _site_listing() == before, "the test environment was modified"
