@@ -222,3 +222,13 @@ def test_every_check_has_enough_entries_and_is_fast(name: str, grading: str, mon
     start = time.perf_counter()
     assert getattr(checks, name)(next(a.answer for a in ALTERNATIVES if a.check == name))
     assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("name, reference", [(c, c.removeprefix("check_")) for c in CHECKS])
+def test_under_grading_the_course_reference_is_refused(name: str, reference: str, monkeypatch, capsys) -> None:
+    from simplex_edu import levels
+    own = getattr(levels, reference)
+    monkeypatch.setenv("SIMPLEX_EDU_GRADING", "1")
+    for answer in (own, lambda *args, **kwargs: own(*args, **kwargs)):
+        with pytest.raises(CheckFailed, match=f"course's own `{reference}`"):
+            getattr(checks, name)(answer)

@@ -117,3 +117,12 @@ def test_every_check_has_enough_entries_and_is_fast(grading: str, monkeypatch, c
         start = time.perf_counter()
         assert getattr(checks, name)(next(a.answer for a in ALTERNATIVES if a.check == name))
         assert time.perf_counter() - start < 0.5
+
+
+def test_under_grading_the_course_reference_is_refused(monkeypatch, capsys) -> None:
+    from simplex_edu import compute, welcome
+    monkeypatch.setenv("SIMPLEX_EDU_GRADING", "1")
+    with pytest.raises(CheckFailed, match="course's own `solve_by_bisection`"):
+        checks.check_solve_by_bisection(lambda a: welcome.solve_by_bisection(a))
+    with pytest.raises(CheckFailed, match="course's own `break_even`"):
+        checks.check_break_even_queries(compute.break_even)
