@@ -104,7 +104,7 @@ def _probe(features, labels, ridge=0.1, left_out=1, bias=True, threshold=0.5, us
 
 
 def _probe_hat_matrix(features, labels, ridge=0.1):
-    """A right answer another way: the closed-form leave-one-out fit ŷ₋ᵢ = (ŷᵢ − Hᵢᵢ·yᵢ) / (1 − Hᵢᵢ), no loop."""
+    """A right answer another way: the closed-form leave-one-out fit (ŷᵢ − Hᵢᵢ·yᵢ) / (1 − Hᵢᵢ), no loop."""
     a = np.column_stack([features, np.ones(len(features))])
     hat = a @ np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T)
     fitted = hat @ labels
