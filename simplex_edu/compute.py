@@ -42,9 +42,10 @@ def cumulative_cost(setup_cost: float, per_query_cost: float, n_queries: np.ndar
 
 
 def break_even(setup_a: float, per_query_a: float, setup_b: float, per_query_b: float) -> float:
-    """Smallest whole number of queries at which strategy A costs no more than B in total; inf if never.
+    """Smallest whole number of queries from which on strategy A costs no more than B in total; inf if none.
 
-    A typically pays more up front (training) and less per query (a forward pass).
+    "From which on": at that count and at every larger one, so A dearer per query never breaks even (inf), even
+    when it is cheaper for the first few queries. A typically pays more up front (training) and less per query.
     """
     if setup_a <= setup_b and per_query_a <= per_query_b:
         return 0.0 if setup_a <= setup_b else math.inf

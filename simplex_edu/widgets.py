@@ -3,10 +3,13 @@
 ``Explorer(compute, draw, controls)``: ``compute(**values)`` returns data (pure, testable, fast);
 ``draw(fig, data)`` redraws the figure from that data. Moving a control recomputes and redraws in place.
 The figure is shown as a PNG in an Image widget, so no extension or special backend is needed anywhere.
+When compute or draw fails for some control values, the explorer says so above the figure (what failed, for
+which values), keeps the last good figure, and clears the message once the controls give a figure again.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import time
 import weakref
@@ -42,12 +45,16 @@ class Explorer:
         width = f"{self.fig.get_figwidth() * self.fig.dpi:.0f}px"  # real size: stretched PNGs look blurry
         self.image = W.Image(format="png", layout=W.Layout(width=width, max_width="100%"))
         self.update_seconds: list[float] = []
+        self.error: str | None = None  # what the last update could not do, shown in ``self.message``
+        self.message = W.HTML(layout=W.Layout(display="none"))
+        self.message.add_class("simplex-explorer-error")
         for control in controls.values():
             control.continuous_update = True if isinstance(control, W.Dropdown) else False
             control.observe(lambda _change: self.refresh(), names="value")
-        self.widget = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")), self.image])
+        self.widget = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")), self.message,
+                              self.image])
         self.widget.add_class("simplex-explorer")
-        self.refresh()
+        self._draw()  # not guarded: an explorer that fails on the lesson's own start values is a bug to see
         EXPLORERS.add(self)
 
     def values(self) -> dict[str, Any]:
@@ -55,7 +62,31 @@ class Explorer:
         return {name: control.value for name, control in self.controls.items()}
 
     def refresh(self) -> None:
-        """Recompute from the current control values and redraw the figure in place."""
+        """Recompute and redraw for the current values; on failure say so in the explorer and keep the last figure.
+
+        Widget callbacks report exceptions only to JupyterLab's hidden log console, so the learner would otherwise
+        see a slider that moves and a figure that silently stays stale.
+        """
+        try:
+            self._draw()
+        except Exception as error:  # any failure of compute or draw: shown in the page, the explorer stays usable
+            values = ", ".join(f"{name} = {value!r}" for name, value in self.values().items())
+            self._show_error(f"Could not update the figure for {values}: {type(error).__name__}: {error}. "
+                             "Showing the last figure that worked; move the controls to try other values.")
+        else:
+            self._show_error(None)
+
+    def _show_error(self, text: str | None) -> None:
+        if text == self.error:
+            return  # no widget traffic when nothing changes (most updates)
+        self.error = text
+        self.message.value = "" if text is None else (
+            '<div style="color:#b00020;border-left:3px solid #b00020;padding:2px 8px;margin:2px 0">'
+            f"⚠ {html.escape(text[:400])}</div>")
+        self.message.layout.display = "none" if text is None else ""
+
+    def _draw(self) -> None:
+        """Compute from the current values, draw, and show the figure (raises whatever compute or draw raises)."""
         start = time.perf_counter()
         data = self.compute(**self.values())
         self.draw(self.fig, data)

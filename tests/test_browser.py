@@ -123,7 +123,7 @@ class JupyterLab:
     """A JupyterLab server on 127.0.0.1 serving a folder, with a token; ``stop`` ends it and its kernels."""
 
     def __init__(self, root: Path, env: dict[str, str], log: Path):
-        self.port, self.token = free_port(), uuid.uuid4().hex
+        self.root, self.port, self.token = root, free_port(), uuid.uuid4().hex
         self.base = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
@@ -433,3 +433,57 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         raise AssertionError(
             f"{lesson.name}: failed at step '{step}' after {time.monotonic() - started:.0f} s: {failure}\n"
             f"screenshot: {shot}\nlog console errors: {logged}\nbrowser errors: {page_errors[-5:]}") from failure
+
+
+EXPLORER_ERROR_CELL = """
+import ipywidgets as W
+from simplex_edu.widgets import Explorer
+
+def compute(x):
+    if x > 5:
+        raise ValueError(f"x = {x} is beyond what this demo can draw")
+    return x
+
+def draw(fig, x):
+    fig.axes[0].clear()
+    fig.axes[0].plot([0, 1], [0, x])
+
+Explorer(compute, draw, {"x": W.IntSlider(value=2, min=0, max=10, description="x")})
+"""
+
+
+def test_explorer_shows_its_error_and_recovers(jupyterlab: JupyterLab, page: Page) -> None:
+    """A compute that raises for some slider values: the message appears in the explorer, the figure stays, and
+    moving the slider back to values that work gives a new figure and removes the message."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(EXPLORER_ERROR_CELL)], metadata={
+        "kernelspec": {"name": "python3", "display_name": KERNEL_LABEL, "language": "python"}})
+    name = "explorer_error.ipynb"
+    nbformat.write(notebook, jupyterlab.root / name)
+    explorer = page.locator(".jp-NotebookPanel:visible .simplex-explorer")
+    step = "open the notebook"
+    try:
+        page.goto(jupyterlab.url(name, "explorer-error"), timeout=PAGE_LOAD * 1000)
+        wait_for_kernel_idle(page, KERNEL_IDLE)
+        step = "run it"
+        run_all(page)
+        explorer.first.wait_for(state="attached", timeout=WIDGET_RENDER * 1000)
+        scroll_to(explorer.first)
+        first = wait_for_figure(explorer.first, None, WIDGET_RENDER)
+        message = explorer.first.locator(".simplex-explorer-error")
+        assert not message.is_visible()
+        handle = explorer.first.locator(".noUi-handle").first
+        step = "move the slider to a value whose compute raises"
+        handle.focus()
+        handle.press("End")  # x = 10
+        message.get_by_text(re.compile(r"x = 10.*ValueError: x = 10 is beyond")).wait_for(
+            timeout=FIGURE_REDRAW * 1000)
+        assert explorer.first.evaluate(FIGURE_DIGEST_JS) == first, "the last good figure was not kept"
+        step = "move the slider back to a value that works"
+        handle.press("Home")  # x = 0
+        wait_for_figure(explorer.first, first, FIGURE_REDRAW)
+        message.wait_for(state="hidden", timeout=FIGURE_REDRAW * 1000)
+        assert not log_console_errors(page), "the failure went to the log console instead of the explorer"
+    except Exception as failure:
+        shot, logged = save_screenshot(page, "browser-explorer-error", explorer.first)
+        raise AssertionError(f"explorer error display: failed at step '{step}': {failure}\nscreenshot: {shot}\n"
+                             f"log console errors: {logged}") from failure
