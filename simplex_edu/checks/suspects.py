@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from simplex_edu.checks.core import Case, CheckResult, _copy, check_function, compare
+import numpy as np
+
+from simplex_edu.checks.core import Case, CheckResult, _copy, _is_arraylike, _to_numpy, check_function, compare
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,19 @@ def check_with_suspects(
                 wrong = suspect.compute(*_copy(inputs["args"]), **_copy(inputs["kwargs"]))
             except Exception:  # a suspect that cannot even run on this case is simply not this mistake
                 continue
-            if same(wrong, got) is None and same(expected, wrong) is not None:
+            if same(_loosely(wrong), _loosely(got)) is None and same(expected, wrong) is not None:
                 return f"It looks like {suspect.message}.\n({problem})"
         return problem
 
     return check_function(learner_fn, reference, cases, exercise=exercise, hint=hint, rtol=rtol, atol=atol,
                           compare_fn=explain, **options)
+
+
+def _loosely(value: Any) -> Any:
+    """Arrays and tensors as float64 numpy arrays: a suspect matches whatever dtype the learner's version had."""
+    if _is_arraylike(value):
+        array = _to_numpy(value)
+        return array.astype(np.float64) if array.dtype.kind in "biuf" else array
+    if isinstance(value, tuple):
+        return tuple(_loosely(v) for v in value)
+    return value
