@@ -1,13 +1,18 @@
-"""Checks for lesson 04 (dynamical systems): each compares the learner's function with simplex_edu.dynamics."""
+"""Checks for lesson 04 (dynamical systems): each compares the learner's function with simplex_edu.dynamics.
+
+Each check also knows the mistakes learners usually make (``Suspect``s) and names the one it recognises.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 
 from simplex_edu import dynamics as D
-from simplex_edu.checks.core import Case, CheckResult, check_function
+from simplex_edu.checks.core import Case, CheckResult
+from simplex_edu.checks.suspects import Suspect, check_with_suspects
 
 
 def _linear(x: np.ndarray) -> np.ndarray:
@@ -18,6 +23,33 @@ def _linear(x: np.ndarray) -> np.ndarray:
 def _decay(x: np.ndarray) -> np.ndarray:
     """dx/dt = −x, whose exact solution x0·e^(−t) the RK4 step approximates to fifth order per step."""
     return -x
+
+
+def _runge_kutta(offsets: tuple = (0.5, 0.5, 1.0), weights: tuple = (1, 2, 2, 1), k3_from_k1: bool = False,
+                 with_dt: bool = True) -> Callable:
+    """The RK4 step with one thing changed: a stage's offset, the weights, k3's slope, or dt left out at the end."""
+    def step(f, x, dt):
+        k1 = f(x)
+        k2 = f(x + offsets[0] * dt * k1)
+        k3 = f(x + offsets[1] * dt * (k1 if k3_from_k1 else k2))
+        k4 = f(x + offsets[2] * dt * k3)
+        combined = sum(w * k for w, k in zip(weights, (k1, k2, k3, k4))) / sum(weights)
+        return x + (dt if with_dt else 1.0) * combined
+    return step
+
+
+RK4_SUSPECTS = [
+    Suspect("this is Euler's step x + dt·f(x), not RK4", D.euler_step),
+    Suspect("k2 and k3 take a full step: k2 = f(x + dt/2·k1) and k3 = f(x + dt/2·k2) take half a step",
+            _runge_kutta(offsets=(1.0, 1.0, 1.0))),
+    Suspect("k2 takes a full step: k2 = f(x + dt/2·k1)", _runge_kutta(offsets=(1.0, 0.5, 1.0))),
+    Suspect("k3 takes a full step: k3 = f(x + dt/2·k2)", _runge_kutta(offsets=(0.5, 1.0, 1.0))),
+    Suspect("k4 takes half a step: k4 = f(x + dt·k3) takes the full step", _runge_kutta(offsets=(0.5, 0.5, 0.5))),
+    Suspect("the slopes are averaged with equal weights: RK4 weights them 1, 2, 2, 1 (over 6)",
+            _runge_kutta(weights=(1, 1, 1, 1))),
+    Suspect("k3 is computed from k1: k3 = f(x + dt/2·k2) uses the previous slope, k2", _runge_kutta(k3_from_k1=True)),
+    Suspect("dt is missing from the final combination: x + dt/6·(k1 + 2·k2 + 2·k3 + k4)", _runge_kutta(with_dt=False)),
+]
 
 
 def check_rk4_step(rk4_step: Callable) -> CheckResult:
@@ -31,9 +63,32 @@ def check_rk4_step(rk4_step: Callable) -> CheckResult:
         Case((D.pendulum, np.array([0.5, 0.2]), 0.0), label="dt = 0 (the state must not move)"),
         Case((D.pendulum, np.array([0.5, 0.2]), -0.1), label="dt = -0.1 (a step backwards in time)"),
     ]
-    return check_function(rk4_step, D.rk4_step, cases, exercise="Exercise 1.1 (rk4_step)", rtol=1e-10, atol=1e-12,
-                          hint="k1 = f(x); k2 = f(x + dt/2·k1); k3 = f(x + dt/2·k2); k4 = f(x + dt·k3); "
-                               "return x + dt/6·(k1 + 2·k2 + 2·k3 + k4). Work on whole arrays: no loop over states.")
+    return check_with_suspects(rk4_step, D.rk4_step, cases, RK4_SUSPECTS, exercise="Exercise 1.1 (rk4_step)",
+                               rtol=1e-10, atol=1e-12,
+                               hint="k1 = f(x); k2 = f(x + dt/2·k1); k3 = f(x + dt/2·k2); k4 = f(x + dt·k3); "
+                                    "return x + dt/6·(k1 + 2·k2 + 2·k3 + k4). Work on whole arrays: no loop over states.")
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.polyfit(x, y, 1)[0])
+
+
+ORDER_SUSPECTS = [
+    Suspect("the axes are swapped: fit log(error) (y) against log(dt) (x), np.polyfit(np.log(dts), np.log(errors), 1)",
+            lambda dts, errors: _slope(np.log(errors), np.log(dts))),
+    Suspect("this is the intercept: np.polyfit returns [slope, intercept], take [0]",
+            lambda dts, errors: float(np.polyfit(np.log(dts), np.log(errors), 1)[1])),
+    Suspect("only the first two step sizes are used: fit a least-squares line through all the points",
+            lambda dts, errors: float(np.log(errors[0] / errors[1]) / np.log(dts[0] / dts[1]))),
+    Suspect("only the first and last step sizes are used: fit a least-squares line through all the points",
+            lambda dts, errors: float(np.log(errors[0] / errors[-1]) / np.log(dts[0] / dts[-1]))),
+    Suspect("two different logarithms are mixed (log10 of one, natural log of the other): use the same for both",
+            lambda dts, errors: _slope(np.log(dts), np.log10(errors))),
+    Suspect("two different logarithms are mixed (log10 of one, natural log of the other): use the same for both",
+            lambda dts, errors: _slope(np.log10(dts), np.log(errors))),
+    Suspect("the sign is flipped: the error falls as dt falls, so the slope against log(dt) is positive",
+            lambda dts, errors: -D.estimate_order(dts, errors)),
+]
 
 
 def check_estimate_order(estimate_order: Callable) -> CheckResult:
@@ -46,9 +101,10 @@ def check_estimate_order(estimate_order: Callable) -> CheckResult:
         Case((dts, noisy), label="errors ≈ 3·dt² with ±10% scatter (least-squares slope)"),
         Case((np.array([0.1, 0.05]), np.array([1.6e-5, 1.0e-6])), label="two step sizes, error ratio 16"),
     ]
-    return check_function(estimate_order, D.estimate_order, cases, exercise="Exercise 1.2 (estimate_order)",
-                          rtol=1e-6, hint="Fit a straight line to (log dt, log error), e.g. np.polyfit(np.log(dts), "
-                                          "np.log(errors), 1), and return its slope as a float.")
+    return check_with_suspects(estimate_order, D.estimate_order, cases, ORDER_SUSPECTS,
+                               exercise="Exercise 1.2 (estimate_order)", rtol=1e-6,
+                               hint="Fit a straight line to (log dt, log error), e.g. np.polyfit(np.log(dts), "
+                                    "np.log(errors), 1), and return its slope as a float.")
 
 
 def _sparse_problem(seed: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
@@ -60,21 +116,99 @@ def _sparse_problem(seed: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     return theta, theta @ xi + noise * rng.normal(size=(200, 2))
 
 
+def _cascading_problem() -> tuple[np.ndarray, np.ndarray]:
+    """A noisy fit in six correlated terms where each refit pushes another term under 0.6: 5 passes to settle."""
+    rng = np.random.default_rng(223)
+    theta = rng.normal(size=(40, 6)) @ (np.eye(6) + 0.8 * np.tril(rng.normal(size=(6, 6)), -1))
+    return theta, theta @ rng.normal(size=(6, 2)) + 0.5 * rng.normal(size=(40, 2))
+
+
+def _stlsq_with(passes: Callable[[int], int] = lambda n: n, refit: str = "kept", magnitude: bool = True) -> Callable:
+    """STLSQ with one thing changed: how many passes, what is refit ('kept', 'all', 'none', 'shared'), or |Ξ|."""
+    def stlsq(theta, dxdt, threshold, n_iter=10):
+        xi = np.linalg.lstsq(theta, dxdt, rcond=None)[0]
+        for _ in range(passes(n_iter)):
+            small = (np.abs(xi) if magnitude else xi) < threshold
+            xi[small] = 0.0
+            if refit == "all":
+                xi = np.linalg.lstsq(theta, dxdt, rcond=None)[0]
+            for j in range(dxdt.shape[1] if refit in ("kept", "shared") else 0):
+                keep = ~small.any(axis=1) if refit == "shared" else ~small[:, j]
+                if keep.any():
+                    xi[:, j] = 0.0
+                    xi[keep, j] = np.linalg.lstsq(theta[:, keep], dxdt[:, j], rcond=None)[0]
+        return xi
+    return stlsq
+
+
+STLSQ_SUSPECTS = [
+    Suspect("the loop stops after one pass (a `return` inside the loop?): threshold and refit n_iter times",
+            _stlsq_with(passes=lambda n: min(n, 1))),
+    Suspect("n_iter is ignored (it only matters when it is not 10): loop `for _ in range(n_iter)`",
+            _stlsq_with(passes=lambda n: 10)),
+    Suspect("the loop runs one pass too few: `for _ in range(n_iter)` makes n_iter passes",
+            _stlsq_with(passes=lambda n: max(n - 1, 0))),
+    Suspect("the loop runs one pass too many: `for _ in range(n_iter)` makes n_iter passes",
+            _stlsq_with(passes=lambda n: n + 1)),
+    Suspect("the kept terms are never refit: after zeroing, refit each column on its surviving terms",
+            _stlsq_with(refit="none")),
+    Suspect("the refit uses every library term, so the zeroed terms come back: refit only the kept columns",
+            _stlsq_with(refit="all")),
+    Suspect("Ξ itself is compared with the threshold, so every negative coefficient is dropped: compare |Ξ|",
+            _stlsq_with(magnitude=False)),
+    Suspect("one set of kept terms is shared by every column: keep = ~small[:, j] differs per column j",
+            _stlsq_with(refit="shared")),
+]
+
+
 def check_stlsq(stlsq: Callable) -> CheckResult:
-    """Exercise 3.1: sequentially thresholded least squares."""
+    """Exercise 3.1: sequentially thresholded least squares, on problems that need one pass and several."""
     clean, clean_y = _sparse_problem(0, 0.0)
     noisy, noisy_y = _sparse_problem(1, 0.05)
+    cascade, cascade_y = _cascading_problem()
     cases = [
         Case((clean, clean_y, 0.1), label="a clean sparse polynomial, threshold 0.1"),
         Case((noisy, noisy_y, 0.1), label="the same with noise, threshold 0.1 (small spurious terms must go)"),
+        Case((cascade, cascade_y, 0.6),
+             label="6 correlated terms, threshold 0.6: each refit pushes another term under it (5 passes)"),
+        Case((cascade, cascade_y, 0.6, 3), label="the same with n_iter = 3 (three threshold-and-refit passes)"),
         Case((noisy, noisy_y, 0.0), label="threshold 0 (plain least squares)"),
         Case((noisy, noisy_y, 100.0), label="a threshold above every coefficient (all zero)"),
         Case((noisy, noisy_y, 0.4, 1), label="n_iter = 1 (one threshold-and-refit pass)"),
     ]
-    return check_function(stlsq, D.stlsq, cases, exercise="Exercise 3.1 (stlsq)", rtol=1e-6, atol=1e-8,
-                          hint="Start from np.linalg.lstsq(theta, dxdt, rcond=None)[0]. Then n_iter times: mark "
-                               "|Ξ| < threshold, set those to 0, and for each column j refit least squares on the "
-                               "columns of theta that are still kept for j. Never refit the zeroed terms.")
+    return check_with_suspects(stlsq, D.stlsq, cases, STLSQ_SUSPECTS, exercise="Exercise 3.1 (stlsq)",
+                               rtol=1e-6, atol=1e-8,
+                               hint="Start from np.linalg.lstsq(theta, dxdt, rcond=None)[0]. Then n_iter times: mark "
+                                    "|Ξ| < threshold, set those to 0, and for each column j refit least squares on the "
+                                    "columns of theta that are still kept for j. Never refit the zeroed terms.")
+
+
+def _coupled_with(sign: float = 1.0, second_sign: float = 1.0, on: int = 1, use_damping: bool = True,
+                  by: int = 0, order: tuple = (0, 1, 2, 3)) -> Callable:
+    """The coupled field with one thing changed: the spring's sign(s), the derivative it enters, damping, ..."""
+    def field(x, k, damping=0.1):
+        first = D.pendulum(x[..., :2], damping) if use_damping else D.pendulum(x[..., :2])
+        second = D.pendulum(x[..., 2:], damping) if use_damping else D.pendulum(x[..., 2:])
+        stretch = k * (x[..., by] - x[..., 2 + by])
+        first[..., on] -= sign * stretch
+        second[..., on] += sign * second_sign * stretch
+        return np.concatenate([first, second], axis=-1)[..., list(order)]
+    return field
+
+
+COUPLED_SUSPECTS = [
+    Suspect("the spring's sign is flipped: dω1/dt gets −k(θ1 − θ2), pulling θ1 towards θ2", _coupled_with(sign=-1.0)),
+    Suspect("both pendulums get the same spring term: dω2/dt gets +k(θ1 − θ2), the opposite of dω1/dt's",
+            _coupled_with(second_sign=-1.0)),
+    Suspect("the spring is added to the angles' derivatives: it changes dω/dt (index 1 of each half), not dθ/dt",
+            _coupled_with(on=0)),
+    Suspect("damping is not passed on to D.pendulum (it only matters when it is not 0.1)",
+            _coupled_with(use_damping=False)),
+    Suspect("the spring stretches with the angular velocities: it is k(θ1 − θ2), x[..., 0] − x[..., 2]",
+            _coupled_with(by=1)),
+    Suspect("the output order is (θ1, θ2, ω1, ω2): keep the input's order (θ1, ω1, θ2, ω2)",
+            _coupled_with(order=(0, 2, 1, 3))),
+]
 
 
 def check_coupled_field(coupled_field: Callable) -> CheckResult:
@@ -88,24 +222,62 @@ def check_coupled_field(coupled_field: Callable) -> CheckResult:
         Case((batch, 0.5, 0.0), label="no damping, k = 0.5"),
         Case((np.array([0.7, -0.2, 0.7, 0.4]), 0.4, 0.1), label="equal angles: the spring is not stretched"),
     ]
-    return check_function(coupled_field, D.coupled_pendulums, cases, exercise="Exercise 4.1 (coupled_field)",
-                          rtol=1e-10, atol=1e-12,
-                          hint="Apply pendulum(…, damping) to x[..., :2] and to x[..., 2:], then add the spring: "
-                               "dω1/dt gets −k(θ1 − θ2) and dω2/dt gets +k(θ1 − θ2). "
-                               "Keep the order (θ1, ω1, θ2, ω2).")
+    return check_with_suspects(coupled_field, D.coupled_pendulums, cases, COUPLED_SUSPECTS,
+                               exercise="Exercise 4.1 (coupled_field)", rtol=1e-10, atol=1e-12,
+                               hint="Apply pendulum(…, damping) to x[..., :2] and to x[..., 2:], then add the spring: "
+                                    "dω1/dt gets −k(θ1 − θ2) and dω2/dt gets +k(θ1 − θ2). "
+                                    "Keep the order (θ1, ω1, θ2, ω2).")
+
+
+def _lyapunov_with(offset: Callable[[float, int], float] = lambda d0, dim: d0 / math.sqrt(dim),
+                   pull_back: bool = True, back_to: str = "d0", time: str = "total",
+                   log: Callable = np.log) -> Callable:
+    """The renormalization estimate with one thing changed: b's start, the pull-back, the time divided by, the log."""
+    def estimate(f, x0, dt, n_renorm, steps_per_renorm, d0=1e-8):
+        a = np.asarray(x0, dtype=float)
+        b = a + offset(d0, a.shape[-1])
+        total = np.zeros(a.shape[:-1])
+        for _ in range(n_renorm):
+            for _ in range(steps_per_renorm):
+                a, b = D.rk4_step(f, a, dt), D.rk4_step(f, b, dt)
+            d = np.linalg.norm(b - a, axis=-1)
+            total = total + log(d / d0)
+            if pull_back:
+                b = a + (b - a) * ((d0 if back_to == "d0" else 1.0) / d)[..., None]
+        elapsed = {"total": n_renorm * steps_per_renorm * dt, "rounds": n_renorm, "no steps": n_renorm * dt}[time]
+        return total / elapsed
+    return estimate
+
+
+LYAPUNOV_SUSPECTS = [
+    Suspect("b starts d0·√d away (x0 + d0 in every coordinate): start it at x0 + d0/√d, so the first distance is d0. "
+            "Your value is close to the exponent's limit 0.5, but the procedure over this finite run gives less: the "
+            "separation starts along (1, 1) and needs time to turn into the growing direction, so the expected value "
+            "is what the steps above compute, not the limit", _lyapunov_with(offset=lambda d0, dim: d0)),
+    Suspect("b is never pulled back to distance d0: without it the separation saturates and the estimate drifts",
+            _lyapunov_with(pull_back=False)),
+    Suspect("b is pulled back to distance 1, not d0: b = a + (b − a)·d0/d", _lyapunov_with(back_to="1")),
+    Suspect("the total is divided by the number of renormalizations: divide by the time, "
+            "n_renorm·steps_per_renorm·dt", _lyapunov_with(time="rounds")),
+    Suspect("steps_per_renorm is missing from the elapsed time n_renorm·steps_per_renorm·dt",
+            _lyapunov_with(time="no steps")),
+    Suspect("log10 is used: the exponent is defined with the natural log (np.log)", _lyapunov_with(log=np.log10)),
+]
 
 
 def check_lyapunov_exponent(lyapunov_exponent: Callable) -> CheckResult:
     """Exercise 5.1: the two-trajectory renormalization estimate of the largest Lyapunov exponent."""
     lorenz_states = np.array([[-5.9, -8.6, 19.6], [8.0, 4.0, 30.0]])
     cases = [
-        Case((_linear, np.array([1.0, 1.0]), 0.01, 50, 10), label="dx/dt = diag(0.5, -1)·x (exponent → 0.5)"),
-        Case((D.lorenz, lorenz_states, 0.01, 40, 10), label="Lorenz, a batch of 2 states, 40 renormalizations"),
+        Case((_linear, np.array([1.0, 1.0]), 0.05, 20, 5),
+             label="dx/dt = diag(0.5, −1)·x up to t = 5 (its exponent is 0.5 as t → ∞; the procedure, followed "
+                   "exactly over this finite run, gives 0.43)"),
+        Case((D.lorenz, lorenz_states, 0.01, 20, 10), label="Lorenz, a batch of 2 states, 20 renormalizations"),
         Case((D.pendulum, np.array([1.0, 0.0]), 0.05, 30, 5, 1e-6), label="damped pendulum, d0 = 1e-6"),
         Case((D.van_der_pol, np.array([[2.0, 0.0]]), 0.02, 20, 1), label="Van der Pol, steps_per_renorm = 1"),
     ]
-    return check_function(lyapunov_exponent, D.lyapunov_exponent, cases, rtol=1e-5, atol=1e-8,
-                          exercise="Exercise 5.1 (lyapunov_exponent)",
-                          hint="Start b at x0 + d0/√d in every coordinate. Each round: steps_per_renorm rk4_steps "
-                               "for both, d = np.linalg.norm(b − a, axis=-1), add log(d/d0), then pull b back to "
-                               "a + (b − a)·d0/d. Divide the sum by the total time n_renorm·steps_per_renorm·dt.")
+    return check_with_suspects(lyapunov_exponent, D.lyapunov_exponent, cases, LYAPUNOV_SUSPECTS,
+                               rtol=1e-5, atol=1e-8, exercise="Exercise 5.1 (lyapunov_exponent)",
+                               hint="Start b at x0 + d0/√d in every coordinate. Each round: steps_per_renorm rk4_steps "
+                                    "for both, d = np.linalg.norm(b − a, axis=-1), add log(d/d0), then pull b back to "
+                                    "a + (b − a)·d0/d. Divide the sum by the total time n_renorm·steps_per_renorm·dt.")
