@@ -143,6 +143,11 @@ def next_returns_emissions(belief, transitions):
     return transitions.sum(axis=2).T
 
 
+def next_mess3_only(belief, transitions):
+    from simplex_edu.beliefs import mess3
+    return belief @ mess3().sum(axis=2).T
+
+
 def next_einsum(belief, transitions):
     return np.einsum("...i,aij->...a", belief, transitions)
 
@@ -182,6 +187,8 @@ MISTAKES = [
     M("check_next_token_probs", "sums out the tokens (the next state's distribution)", next_sums_tokens,
       "the tokens are summed out"),
     M("check_next_token_probs", "returns B without the belief", next_returns_emissions, "this is B itself"),
+    M("check_next_token_probs", "builds B from Mess3, not from the argument", next_mess3_only,
+      "Mess3's matrix is built in"),
 ]
 
 A = Alternative

@@ -167,6 +167,8 @@ NEXT_TOKEN_SUSPECTS = [
     Suspect("the tokens are summed out (axis 0): that gives the next state's distribution, not the next token's",
             lambda b, T: b @ T.sum(axis=0)),
     Suspect("this is B itself: return belief @ B", lambda b, T: T.sum(axis=2).T),
+    Suspect("Mess3's matrix is built in: compute B from the `transitions` argument, which may be any HMM",
+            lambda b, T: b @ B.emission_matrix(B.mess3())),
 ]
 
 
@@ -178,8 +180,8 @@ def check_next_token_probs(fn: Callable) -> CheckResult:
         Case((np.array([1.0, 0.0, 0.0]), mess3), label="Mess3, certain of state 0 (answer [0.7725, 0.114, 0.114])"),
         Case((np.ones(3) / 3, mess3), label="Mess3, uniform belief (answer [1/3, 1/3, 1/3])"),
         Case((rng.dirichlet(np.ones(3), size=5), mess3), label="Mess3, a batch of 5 beliefs, shape (5, 3)"),
-        Case((rng.dirichlet(np.ones(4), size=2), other), label="a random 4-state HMM, a batch of 2 beliefs"),
         Case((np.array([0.6, 0.3, 0.1]), square), label="a random 3-state, 3-token HMM (not symmetric like Mess3)"),
+        Case((rng.dirichlet(np.ones(4), size=2), other), label="a random 4-state HMM, a batch of 2 beliefs"),
     ]
     return check_with_suspects(fn, B.next_token_probs, cases, NEXT_TOKEN_SUSPECTS,
                                exercise="Exercise 4.1 (next_token_probs)", rtol=1e-8, atol=1e-10,

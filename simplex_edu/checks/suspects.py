@@ -55,9 +55,10 @@ def check_with_suspects(
         for suspect in suspects:
             try:
                 wrong = suspect.compute(*_copy(inputs["args"]), **_copy(inputs["kwargs"]))
-            except Exception:  # a suspect that cannot even run on this case is simply not this mistake
+                matches = same(_loosely(wrong), _loosely(got)) is None and same(expected, wrong) is not None
+            except Exception:  # a suspect that cannot run on this case, or be compared, is not this mistake
                 continue
-            if same(_loosely(wrong), _loosely(got)) is None and same(expected, wrong) is not None:
+            if matches:
                 return f"It looks like {suspect.message}.\n({problem})"
         return problem
 
