@@ -202,7 +202,7 @@ NLL_SUSPECTS = [
 
 
 def check_gaussian_nll(fn: Callable) -> CheckResult:
-    """Exercise 3.2: the Gaussian negative log-likelihood loss, averaged over a batch, with gradients to both outputs."""
+    """Exercise 3.2: the Gaussian negative log-likelihood, averaged over a batch, with gradients to both outputs."""
     exercise = "Exercise 3.2 (training loss)"
     try:
         loss = fn(torch.zeros(3, requires_grad=True), torch.zeros(3, requires_grad=True), torch.ones(3))
@@ -265,7 +265,8 @@ SIMULATE_SUSPECTS = [
     Suspect("the sizes are drawn from 0 … max_points − 1: use torch.randint(1, max_points + 1, …)",
             _seeded(_simulate_with(low=0))),
     *[Suspect("the random draws come in another order: θ, then the noise, then the sizes",
-              _seeded(_simulate_with(order=order))) for order in ("sizes theta noise", "theta sizes noise", "noise theta sizes")],
+              _seeded(_simulate_with(order=order)))
+      for order in ("sizes theta noise", "theta sizes noise", "noise theta sizes")],
     Suspect("noise_std is ignored (only matters when it is not 1)", _seeded(_simulate_with(noise_std=1.0))),
     Suspect("prior_mean is ignored (only matters when it is not 0)", _seeded(_simulate_with(prior_mean=0.0))),
     Suspect("prior_std is ignored (only matters when it is not 1)", _seeded(_simulate_with(prior_std=1.0))),

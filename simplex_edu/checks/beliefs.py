@@ -48,8 +48,9 @@ def check_belief_update(fn: Callable) -> CheckResult:
     ]
     return check_with_suspects(fn, B.belief_update, cases, BELIEF_SUSPECTS, exercise="Exercise 1.1 (belief_update)",
                                rtol=1e-8, atol=1e-10,
-                               hint="multiply the belief (a row vector) by the token's matrix, belief @ transitions[token], "
-                               "which sums over the current state i; then divide by the sum so it adds up to 1.")
+                               hint="multiply the belief (a row vector) by the token's matrix, "
+                                    "belief @ transitions[token], which sums over the current state i; then divide by "
+                                    "the sum so it adds up to 1.")
 
 
 def _corners_at(corners: list) -> Callable:
@@ -81,8 +82,8 @@ def check_simplex_to_xy(fn: Callable) -> CheckResult:
     return check_with_suspects(fn, B.simplex_to_xy, cases, XY_SUSPECTS, exercise="Exercise 2.1 (simplex_to_xy)",
                                rtol=1e-8, atol=1e-10,
                                hint="each point is the probability-weighted average of the corners: p @ corners, where "
-                               "corners is the (3, 2) array [[0, 0], [1, 0], [0.5, sqrt(3)/2]]. Using @ makes the "
-                               "same line work for one point (3,) and a batch (n, 3).")
+                                    "corners is the (3, 2) array [[0, 0], [1, 0], [0.5, sqrt(3)/2]]. Using @ makes the "
+                                    "same line work for one point (3,) and a batch (n, 3).")
 
 
 def _least_squares(design: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -118,10 +119,10 @@ def check_fit_linear_probe(fn: Callable) -> CheckResult:
         Case((acts, np.full((200, 3), 1 / 3)), label="constant targets (all weight in the bias row)"),
         Case((single, 2 * single - 1), label="one feature: target = 2·a − 1, so W = [[2], [-1]]"),
     ]
-    return check_with_suspects(fn, B.fit_linear_probe, cases, PROBE_SUSPECTS, exercise="Exercise 3.1 (fit_linear_probe)",
-                               rtol=1e-6, atol=1e-8,
-                               hint="append a column of ones to the activations (np.hstack) so the last row of W is the "
-                               "bias, then solve np.linalg.lstsq(design, targets, rcond=None)[0].")
+    return check_with_suspects(fn, B.fit_linear_probe, cases, PROBE_SUSPECTS,
+                               exercise="Exercise 3.1 (fit_linear_probe)", rtol=1e-6, atol=1e-8,
+                               hint="append a column of ones to the activations (np.hstack) so the last row of W is "
+                                    "the bias, then solve np.linalg.lstsq(design, targets, rcond=None)[0].")
 
 
 def _squared_distances(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -156,7 +157,7 @@ def check_simplex_rmse(fn: Callable) -> CheckResult:
     return check_with_suspects(fn, B.simplex_rmse, cases, RMSE_SUSPECTS, exercise="Exercise 3.2 (simplex_rmse)",
                                rtol=1e-8, atol=1e-12,
                                hint="square the differences, sum over the LAST axis only (that is one squared distance "
-                               "per point), take the mean over all the points, then the square root.")
+                                    "per point), take the mean over all the points, then the square root.")
 
 
 NEXT_TOKEN_SUSPECTS = [
@@ -186,4 +187,4 @@ def check_next_token_probs(fn: Callable) -> CheckResult:
     return check_with_suspects(fn, B.next_token_probs, cases, NEXT_TOKEN_SUSPECTS,
                                exercise="Exercise 4.1 (next_token_probs)", rtol=1e-8, atol=1e-10,
                                hint="B[i, a] = transitions[a, i, :].sum(): sum out the next state j (axis 2) and "
-                               "transpose to (states, tokens); then return belief @ B.")
+                                    "transpose to (states, tokens); then return belief @ B.")

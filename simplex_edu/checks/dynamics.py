@@ -66,7 +66,8 @@ def check_rk4_step(rk4_step: Callable) -> CheckResult:
     return check_with_suspects(rk4_step, D.rk4_step, cases, RK4_SUSPECTS, exercise="Exercise 1.1 (rk4_step)",
                                rtol=1e-10, atol=1e-12,
                                hint="k1 = f(x); k2 = f(x + dt/2·k1); k3 = f(x + dt/2·k2); k4 = f(x + dt·k3); "
-                                    "return x + dt/6·(k1 + 2·k2 + 2·k3 + k4). Work on whole arrays: no loop over states.")
+                                    "return x + dt/6·(k1 + 2·k2 + 2·k3 + k4). Work on whole arrays: no loop over "
+                                    "states.")
 
 
 def _slope(x: np.ndarray, y: np.ndarray) -> float:
