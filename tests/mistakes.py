@@ -50,7 +50,8 @@ def catalogue() -> dict[str, list[Mistake]]:
 def catalogue_tests(checks: ModuleType, mistakes: list[Mistake], alternatives: list[Alternative]) -> tuple:
     """The three tests every catalogue file runs, for ``checks`` (a ``simplex_edu.checks.<topic>`` module).
 
-    Use as ``test_mistake_is_rejected, test_alternative_is_accepted, test_every_check_is_covered = catalogue_tests(…)``.
+    Use as ``(test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+    test_every_check_is_covered) = catalogue_tests(…)``.
     """
     import pytest
 
@@ -67,6 +68,11 @@ def catalogue_tests(checks: ModuleType, mistakes: list[Mistake], alternatives: l
         assert getattr(checks, alternative.check)(alternative.answer)
         assert "correct" in capsys.readouterr().out
 
+    @pytest.mark.parametrize("alternative", alternatives, ids=[f"{a.check}: {a.description}" for a in alternatives])
+    def test_alternative_is_accepted_under_grading(alternative: Alternative, monkeypatch, capsys) -> None:
+        monkeypatch.setenv("SIMPLEX_EDU_GRADING", "1")  # adds the check's fresh seeded cases, if it has any
+        assert getattr(checks, alternative.check)(alternative.answer)
+
     def test_every_check_is_covered() -> None:
         names = [name for name, value in vars(checks).items()
                  if name.startswith("check_") and getattr(value, "__module__", "") == checks.__name__]
@@ -75,4 +81,5 @@ def catalogue_tests(checks: ModuleType, mistakes: list[Mistake], alternatives: l
             assert sum(m.check == name for m in mistakes) >= 3, f"{name}: fewer than 3 mistakes in the catalogue"
             assert any(a.check == name for a in alternatives), f"{name}: no correct alternative in the catalogue"
 
-    return test_mistake_is_rejected, test_alternative_is_accepted, test_every_check_is_covered
+    return (test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+            test_every_check_is_covered)

@@ -289,5 +289,5 @@ ALTERNATIVES = [
     A("check_gaussian_nll", "written with the precision exp(−2 log s)", nll_precision_form),
 ]
 
-test_mistake_is_rejected, test_alternative_is_accepted, test_every_check_is_covered = catalogue_tests(
-    checks, MISTAKES, ALTERNATIVES)
+(test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+ test_every_check_is_covered) = catalogue_tests(checks, MISTAKES, ALTERNATIVES)

@@ -205,5 +205,5 @@ ALTERNATIVES = [
     A("check_next_token_probs", "the belief update's normaliser, token by token", next_from_each_token),
 ]
 
-test_mistake_is_rejected, test_alternative_is_accepted, test_every_check_is_covered = catalogue_tests(
-    checks, MISTAKES, ALTERNATIVES)
+(test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+ test_every_check_is_covered) = catalogue_tests(checks, MISTAKES, ALTERNATIVES)

@@ -66,12 +66,12 @@ def tokens_by_slices(x, k=2):
     return tokens
 
 
+def running_states(x, k=2):
+    raise NotImplementedError("Exercise 1.1")  # the learner's Exercise 1.1, not done yet
+
+
 def tokens_with_stub_states(x, k=2):
-    return torch.stack([x, running_states_stub(x, k) + k], dim=-1).flatten(-2)
-
-
-def running_states_stub(x, k=2):
-    raise NotImplementedError("Exercise 1.1")
+    return torch.stack([x, running_states(x, k) + k], dim=-1).flatten(-2)
 
 
 # --- Exercise 2.1: accuracy_by_length -------------------------------------------------------------------------
@@ -205,6 +205,8 @@ MISTAKES = [
     M("check_cot_tokens", "puts each state before its input", tokens_states_first, "each state comes before"),
     M("check_cot_tokens", "shifts by 2, not k (only matters off k = 2)", tokens_shifted_by_two,
       "shifted by 2 instead of k"),
+    M("check_cot_tokens", "right, but calls running_states while Exercise 1.1 is still a stub",
+      tokens_with_stub_states, "this uses your `running_states` from an earlier exercise, which is still a stub"),
     M("check_accuracy_by_length", "reads column N instead of N − 1 (off by one)", accuracy_column_n,
       "column N is read"),
     M("check_accuracy_by_length", "averages over the lengths (dim 1), not the problems", accuracy_over_lengths,
@@ -216,7 +218,7 @@ MISTAKES = [
     M("check_accuracy_by_length", "averages everything into one number", accuracy_one_number, "has shape ()"),
     M("check_cot_query_flops", "ignores k (token_flops(spec, t))", flops_ignoring_k, "k is ignored"),
     M("check_cot_query_flops", "changes the ModelSpec it was given", flops_changing_spec,
-      "changed the ModelSpec it was given (n_layers 2 → 1)"),
+      "changed its input `spec.n_layers` in place"),
     M("check_cot_query_flops", "counts 2n tokens instead of 2n − 1", flops_two_n_tokens, "2n tokens are counted"),
     M("check_cot_query_flops", "starts the positions at 0", flops_from_zero, "the positions start at 0"),
     M("check_cot_query_flops", "re-runs 2i tokens at step i without a cache", flops_prefix_of_two_i,
@@ -244,5 +246,5 @@ ALTERNATIVES = [
     A("check_compounded_accuracy", "(1 + (1 − 2ε)^n) / 2 with np.power", compounded_rearranged),
 ]
 
-test_mistake_is_rejected, test_alternative_is_accepted, test_every_check_is_covered = catalogue_tests(
-    checks, MISTAKES, ALTERNATIVES)
+(test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+ test_every_check_is_covered) = catalogue_tests(checks, MISTAKES, ALTERNATIVES)

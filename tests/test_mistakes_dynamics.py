@@ -331,5 +331,5 @@ ALTERNATIVES = [
     A("check_lyapunov_exponent", "follows the separation vector, restarting b each round", lyapunov_unit_vector),
 ]
 
-test_mistake_is_rejected, test_alternative_is_accepted, test_every_check_is_covered = catalogue_tests(
-    checks, MISTAKES, ALTERNATIVES)
+(test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+ test_every_check_is_covered) = catalogue_tests(checks, MISTAKES, ALTERNATIVES)

@@ -1,34 +1,45 @@
 """Checks for lesson 03 (chain of thought): each compares the learner's function with the reference.
 
-Each check also knows the mistakes learners usually make (``Suspect``s) and names the one it recognises.
+Each check also knows the mistakes learners usually make (``Diagnosis``es) and names the one it recognises.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
 
 from simplex_edu import chain_of_thought as ref
-from simplex_edu.checks.core import Case, CheckResult, compare
-from simplex_edu.checks.suspects import Suspect, check_with_suspects
+from simplex_edu.checks.core import Case, CheckResult, Diagnosis, check_function
 
 
 def _bits(*rows: list[int]) -> torch.Tensor:
     return torch.tensor(rows)
 
 
-RUNNING_STATES_SUSPECTS = [
-    Suspect("the running sum is not taken mod k", lambda x, k=2: torch.cumsum(x, -1)),
-    Suspect("the states are exclusive: the state after step i must include x_i itself",
-            lambda x, k=2: (torch.cumsum(x, -1) - x) % k),
-    Suspect("k is ignored (mod 2 always): it only matters when k is not 2", lambda x, k=2: torch.cumsum(x, -1) % 2),
-    Suspect("the sum runs down the problems (dim 0), not along each problem's steps (the last axis)",
-            lambda x, k=2: torch.cumsum(x, 0) % k),
-    Suspect("each state is x_i mod k alone, without the running sum", lambda x, k=2: x % k),
+RUNNING_STATES_DIAGNOSES = [
+    Diagnosis(lambda x, k=2: torch.cumsum(x, -1),
+              "the running sum is not taken mod k"),
+    Diagnosis(lambda x, k=2: (torch.cumsum(x, -1) - x) % k,
+              "the states are exclusive: the state after step i must include x_i itself"),
+    Diagnosis(lambda x, k=2: torch.cumsum(x, -1) % 2,
+              "k is ignored (mod 2 always): it only matters when k is not 2"),
+    Diagnosis(lambda x, k=2: torch.cumsum(x, 0) % k,
+              "the sum runs down the problems (dim 0), not along each problem's steps (the last axis)"),
+    Diagnosis(lambda x, k=2: x % k,
+              "each state is x_i mod k alone, without the running sum"),
 ]
+
+
+def _fresh_problems(rng: np.random.Generator, count: int = 2) -> list[Case]:
+    """Seeded random problems with a random modulus k, for a grader."""
+    cases = []
+    for i in range(count):
+        k = int(rng.integers(2, 7))
+        x = torch.as_tensor(rng.integers(0, k, (int(rng.integers(1, 6)), int(rng.integers(1, 20)))))
+        cases.append(Case((x, k), label=f"fresh problems {i + 1}, k = {k} (grading)"))
+    return cases
 
 
 def check_running_states(fn: Callable) -> CheckResult:
@@ -40,27 +51,28 @@ def check_running_states(fn: Callable) -> CheckResult:
         Case((_bits([2, 2, 1, 0, 2]), 3), label="x = [[2, 2, 1, 0, 2]], k = 3"),
         Case((ref.sample_inputs(5, 12, 5, torch.Generator().manual_seed(0)), 5), label="5 random problems, k = 5"),
     ]
-    return check_with_suspects(fn, ref.running_states, cases, RUNNING_STATES_SUSPECTS,
-                               exercise="Exercise 1.1 (running_states)",
-                               hint="the state after step i includes x_i itself (an inclusive running sum, "
-                                    "torch.cumsum along the last axis), and every state is taken mod k.")
+    return check_function(fn, ref.running_states, cases, diagnoses=RUNNING_STATES_DIAGNOSES,
+                          fresh_cases=_fresh_problems,
+                          exercise="Exercise 1.1 (running_states)",
+                          hint="the state after step i includes x_i itself (an inclusive running sum, "
+                               "torch.cumsum along the last axis), and every state is taken mod k.")
 
 
 def _interleave(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return torch.stack([first, second], dim=-1).flatten(-2)
 
 
-COT_TOKENS_SUSPECTS = [
-    Suspect("the states are not shifted by k: they must use ids k..2k−1, so add k to running_states(x, k)",
-            lambda x, k=2: _interleave(x, ref.running_states(x, k))),
-    Suspect("the states are shifted by 2 instead of k (it only matters when k is not 2)",
-            lambda x, k=2: _interleave(x, ref.running_states(x, k) + 2)),
-    Suspect("the inputs and states are concatenated, not interleaved (x_1, k+s_1, x_2, k+s_2, …)",
-            lambda x, k=2: torch.cat([x, ref.running_states(x, k) + k], -1)),
-    Suspect("each state comes before its input: the order is x_i, then k + s_i",
-            lambda x, k=2: _interleave(ref.running_states(x, k) + k, x)),
-    Suspect("the states are exclusive (the state before x_i): s_i must include x_i",
-            lambda x, k=2: _interleave(x, (torch.cumsum(x, -1) - x) % k + k)),
+COT_TOKENS_DIAGNOSES = [
+    Diagnosis(lambda x, k=2: _interleave(x, ref.running_states(x, k)),
+              "the states are not shifted by k: they must use ids k..2k−1, so add k to running_states(x, k)"),
+    Diagnosis(lambda x, k=2: _interleave(x, ref.running_states(x, k) + 2),
+              "the states are shifted by 2 instead of k (it only matters when k is not 2)"),
+    Diagnosis(lambda x, k=2: torch.cat([x, ref.running_states(x, k) + k], -1),
+              "the inputs and states are concatenated, not interleaved (x_1, k+s_1, x_2, k+s_2, …)"),
+    Diagnosis(lambda x, k=2: _interleave(ref.running_states(x, k) + k, x),
+              "each state comes before its input: the order is x_i, then k + s_i"),
+    Diagnosis(lambda x, k=2: _interleave(x, (torch.cumsum(x, -1) - x) % k + k),
+              "the states are exclusive (the state before x_i): s_i must include x_i"),
 ]
 
 
@@ -74,25 +86,34 @@ def check_cot_tokens(fn: Callable) -> CheckResult:
     ]
     # The learner's function goes to check_function untouched: if it calls a running_states that is still a
     # stub, the core says so, instead of reporting this exercise as not attempted.
-    return check_with_suspects(fn, ref.cot_tokens, cases, COT_TOKENS_SUSPECTS, exercise="Exercise 1.2 (cot_tokens)",
-                               hint="the result has length 2N: x_1, k + s_1, x_2, k + s_2, … — stack x and "
-                                    "running_states(x, k) + k on a new last axis, then flatten the last two axes.")
+    return check_function(fn, ref.cot_tokens, cases, diagnoses=COT_TOKENS_DIAGNOSES, fresh_cases=_fresh_problems,
+                          exercise="Exercise 1.2 (cot_tokens)",
+                          hint="the result has length 2N: x_1, k + s_1, x_2, k + s_2, … — stack x and "
+                               "running_states(x, k) + k on a new last axis, then flatten the last two axes.")
 
 
 def _columns(lengths) -> torch.Tensor:
     return torch.as_tensor(np.asarray(lengths) - 1)
 
 
-ACCURACY_SUSPECTS = [
-    Suspect("column N is read where the answer for length N sits in column N − 1 (Python counts from 0)",
-            lambda a, t, lengths: ref.accuracy_by_length(a, t, np.asarray(lengths) + 1)),
-    Suspect("the average runs over the lengths (dim 1) instead of over the problems (dim 0)",
-            lambda a, t, lengths: (a[:, _columns(lengths)] == t[:, _columns(lengths)]).double().mean(1).numpy()),
-    Suspect("right answers are counted, not averaged: divide by the number of problems",
-            lambda a, t, lengths: (a[:, _columns(lengths)] == t[:, _columns(lengths)]).sum(0).numpy()),
-    Suspect("every state up to N is required to be right; only the answer at length N (column N − 1) counts",
-            lambda a, t, lengths: np.array([(a[:, :n] == t[:, :n]).all(1).double().mean().item() for n in lengths])),
+ACCURACY_DIAGNOSES = [
+    Diagnosis(lambda a, t, lengths: ref.accuracy_by_length(a, t, np.asarray(lengths) + 1),
+              "column N is read where the answer for length N sits in column N − 1 (Python counts from 0)"),
+    Diagnosis(lambda a, t, lengths: (a[:, _columns(lengths)] == t[:, _columns(lengths)]).double().mean(1).numpy(),
+              "the average runs over the lengths (dim 1) instead of over the problems (dim 0)"),
+    Diagnosis(lambda a, t, lengths: (a[:, _columns(lengths)] == t[:, _columns(lengths)]).sum(0).numpy(),
+              "right answers are counted, not averaged: divide by the number of problems"),
+    Diagnosis(lambda a, t, lengths: np.array([(a[:, :n] == t[:, :n]).all(1).double().mean().item() for n in lengths]),
+              "every state up to N is required to be right; only the answer at length N (column N − 1) counts"),
 ]
+
+
+def _fresh_answers(rng: np.random.Generator) -> list[Case]:
+    """Seeded answers and truths with a random subset of lengths, for a grader."""
+    problems, steps = int(rng.integers(2, 40)), int(rng.integers(2, 30))
+    answers, truth = (torch.as_tensor(rng.integers(0, 2, (problems, steps))) for _ in range(2))
+    lengths = sorted(rng.choice(np.arange(1, steps + 1), size=min(3, steps), replace=False).tolist())
+    return [Case((answers, truth, lengths), label=f"fresh {problems} problems, lengths {lengths} (grading)")]
 
 
 def check_accuracy_by_length(fn: Callable) -> CheckResult:
@@ -108,37 +129,10 @@ def check_accuracy_by_length(fn: Callable) -> CheckResult:
         Case((torch.randint(0, 2, (50, 20), generator=generator), torch.randint(0, 2, (50, 20), generator=generator),
               [1, 8, 20]), label="50 random problems, lengths [1, 8, 20]"),
     ]
-    return check_with_suspects(fn, ref.accuracy_by_length, cases, ACCURACY_SUSPECTS,
-                               exercise="Exercise 2.1 (accuracy_by_length)",
-                               hint="the answer for length N sits in column N − 1 (Python counts from 0); compare "
-                                    "answers and truth there, and average over the problems (rows), one number per N.")
-
-
-@dataclasses.dataclass
-class _SpecChanged:
-    """What a cot_query_flops call that changed its ModelSpec argument is reported as."""
-
-    before: ref.ModelSpec
-    after: ref.ModelSpec
-
-
-def _watching_spec(fn: Callable) -> Callable:
-    """Call ``fn`` on a copy of the spec, and report a changed spec instead of the result."""
-    def call(n: int, spec: ref.ModelSpec, k: int = 2, kv_cache: bool = True) -> Any:
-        given = dataclasses.replace(spec)
-        result = fn(n, given, k, kv_cache)
-        return result if given == spec else _SpecChanged(spec, given)
-    return call
-
-
-def _compare_flops(expected: Any, got: Any) -> str | None:
-    if isinstance(got, _SpecChanged):
-        changes = ", ".join(f"{name} {getattr(got.before, name)} → {getattr(got.after, name)}"
-                            for name in ("d_model", "n_layers", "n_heads")
-                            if getattr(got.before, name) != getattr(got.after, name))
-        return (f"your function changed the ModelSpec it was given ({changes}). The caller's model description "
-                "must stay as it was: read its fields, and keep your own numbers in local variables.")
-    return compare(expected, got)
+    return check_function(fn, ref.accuracy_by_length, cases, diagnoses=ACCURACY_DIAGNOSES, fresh_cases=_fresh_answers,
+                          exercise="Exercise 2.1 (accuracy_by_length)",
+                          hint="the answer for length N sits in column N − 1 (Python counts from 0); compare "
+                               "answers and truth there, and average over the problems (rows), one number per N.")
 
 
 def _flops_with(cached: Callable[[int], range], uncached: Callable[[int], range], use_k: bool = True) -> Callable:
@@ -159,22 +153,31 @@ def _right_prefix(i: int) -> range:
     return range(1, 2 * i)
 
 
-FLOPS_SUSPECTS = [
-    Suspect("k is ignored: token_flops(spec, t) uses the default k = 2; pass k on (token_flops(spec, t, k))",
-            _flops_with(_right_cached, _right_prefix, use_k=False)),
-    Suspect("step i re-runs 2i tokens: its prefix is x_1, s_1, …, x_i, that is 2i − 1 tokens",
-            _flops_with(_right_cached, lambda i: range(1, 2 * i + 1))),
-    Suspect("2n tokens are counted: the chain reads 2n − 1 (x_1, s_1, …, x_n), t = 1 … 2n − 1",
-            _flops_with(lambda n: range(1, 2 * n + 1), lambda i: range(1, 2 * i + 1))),
-    Suspect("the positions start at 0: the token at position t (1-based) attends to t tokens, t = 1 … 2n − 1",
-            _flops_with(lambda n: range(0, 2 * n - 1), lambda i: range(0, 2 * i - 1))),
-    Suspect("without a cache every step re-runs the whole chain: step i re-runs only its own prefix of 2i − 1 tokens",
-            lambda n, spec, k=2, kv_cache=True: ref.cot_query_flops(n, spec, k, True) * (1 if kv_cache else n)),
-    Suspect("kv_cache is ignored: without a cache, step i re-runs its whole prefix",
-            lambda n, spec, k=2, kv_cache=True: ref.cot_query_flops(n, spec, k, True)),
-    Suspect("only the n input tokens are counted: the chain also reads the states s_1 … s_(n−1)",
-            _flops_with(lambda n: range(1, n + 1), lambda i: range(1, i + 1))),
+FLOPS_DIAGNOSES = [
+    Diagnosis(_flops_with(_right_cached, _right_prefix, use_k=False),
+              "k is ignored: token_flops(spec, t) uses the default k = 2; pass k on (token_flops(spec, t, k))"),
+    Diagnosis(_flops_with(_right_cached, lambda i: range(1, 2 * i + 1)),
+              "step i re-runs 2i tokens: its prefix is x_1, s_1, …, x_i, that is 2i − 1 tokens"),
+    Diagnosis(_flops_with(lambda n: range(1, 2 * n + 1), lambda i: range(1, 2 * i + 1)),
+              "2n tokens are counted: the chain reads 2n − 1 (x_1, s_1, …, x_n), t = 1 … 2n − 1"),
+    Diagnosis(_flops_with(lambda n: range(0, 2 * n - 1), lambda i: range(0, 2 * i - 1)),
+              "the positions start at 0: the token at position t (1-based) attends to t tokens, t = 1 … 2n − 1"),
+    Diagnosis(lambda n, spec, k=2, kv_cache=True: ref.cot_query_flops(n, spec, k, True) * (1 if kv_cache else n),
+              "without a cache every step re-runs the whole chain: step i re-runs only its own prefix of "
+              "2i − 1 tokens"),
+    Diagnosis(lambda n, spec, k=2, kv_cache=True: ref.cot_query_flops(n, spec, k, True),
+              "kv_cache is ignored: without a cache, step i re-runs its whole prefix"),
+    Diagnosis(_flops_with(lambda n: range(1, n + 1), lambda i: range(1, i + 1)),
+              "only the n input tokens are counted: the chain also reads the states s_1 … s_(n−1)"),
 ]
+
+
+def _fresh_flops_cases(rng: np.random.Generator) -> list[Case]:
+    """Seeded lengths, model sizes, moduli and cache settings, for a grader."""
+    return [Case((int(rng.integers(1, 12)), ref.ModelSpec(d_model=int(rng.choice([8, 16, 32])),
+                                                          n_layers=int(rng.integers(1, 4)), n_heads=2),
+                  int(rng.integers(2, 7)), bool(rng.integers(2))), label=f"fresh case {i + 1} (grading)")
+            for i in range(3)]
 
 
 def check_cot_query_flops(fn: Callable) -> CheckResult:
@@ -191,24 +194,25 @@ def check_cot_query_flops(fn: Callable) -> CheckResult:
         Case((4, ref.ModelSpec(d_model=16, n_layers=3, n_heads=4), 3, False),
              label="n = 4, a 3-layer model, k = 3, no cache"),
     ]
-    return check_with_suspects(
-        _watching_spec(fn), ref.cot_query_flops, cases, FLOPS_SUSPECTS, exercise="Exercise 3.1 (cot_query_flops)",
-        compare_fn=_compare_flops,
+    # inputs_read_only: a learner's function that changes the ModelSpec it was given is told so.
+    return check_function(
+        fn, ref.cot_query_flops, cases, diagnoses=FLOPS_DIAGNOSES, exercise="Exercise 3.1 (cot_query_flops)",
+        inputs_read_only=True, fresh_cases=_fresh_flops_cases,
         hint="a chain of length n reads 2n − 1 tokens (x_1, s_1, …, x_n). With a cache, token t "
              "costs token_flops(spec, t, k) once. Without one, step i runs the model over "
              "its whole prefix of 2i − 1 tokens, so sum over i = 1..n and t = 1..2i − 1. Pass k on to token_flops, "
              "and do not change `spec`.")
 
 
-COMPOUNDED_SUSPECTS = [
-    Suspect("this is P(even) − P(odd) = (1 − 2ε)^n; with P(even) + P(odd) = 1, P(even) = ½ + ½(1 − 2ε)^n",
-            lambda eps, n: (1 - 2 * np.asarray(eps, dtype=float)) ** np.asarray(n)),
-    Suspect("(1 − ε)^n is the chance that no step errs, but an even number of errors also ends right",
-            lambda eps, n: (1 - np.asarray(eps, dtype=float)) ** np.asarray(n)),
-    Suspect("this is P(odd), the chance the answer ends wrong: P(even) = ½ + ½(1 − 2ε)^n",
-            lambda eps, n: 0.5 - 0.5 * (1 - 2 * np.asarray(eps, dtype=float)) ** np.asarray(n)),
-    Suspect("the errors are added up (1 − nε), but they are independent and two errors cancel",
-            lambda eps, n: 1 - np.asarray(n) * np.asarray(eps, dtype=float)),
+COMPOUNDED_DIAGNOSES = [
+    Diagnosis(lambda eps, n: (1 - 2 * np.asarray(eps, dtype=float)) ** np.asarray(n),
+              "this is P(even) − P(odd) = (1 − 2ε)^n; with P(even) + P(odd) = 1, P(even) = ½ + ½(1 − 2ε)^n"),
+    Diagnosis(lambda eps, n: (1 - np.asarray(eps, dtype=float)) ** np.asarray(n),
+              "(1 − ε)^n is the chance that no step errs, but an even number of errors also ends right"),
+    Diagnosis(lambda eps, n: 0.5 - 0.5 * (1 - 2 * np.asarray(eps, dtype=float)) ** np.asarray(n),
+              "this is P(odd), the chance the answer ends wrong: P(even) = ½ + ½(1 − 2ε)^n"),
+    Diagnosis(lambda eps, n: 1 - np.asarray(n) * np.asarray(eps, dtype=float),
+              "the errors are added up (1 − nε), but they are independent and two errors cancel"),
 ]
 
 
@@ -224,7 +228,9 @@ def check_compounded_accuracy(fn: Callable) -> CheckResult:
         Case((0.02, np.array([1, 16, 64])), label="eps = 0.02, n = np.array([1, 16, 64])"),
         Case((np.array([0.0, 0.1, 0.3]), 5), label="eps = np.array([0, 0.1, 0.3]), n = 5"),
     ]
-    return check_with_suspects(fn, ref.compounded_accuracy, cases, COMPOUNDED_SUSPECTS,
-                               exercise="Exercise 4.1 (compounded_accuracy)",
-                               hint="the answer is right iff an even number of steps went wrong; "
-                                    "P(even) − P(odd) = (1 − 2ε)^n, and P(even) + P(odd) = 1.")
+    return check_function(fn, ref.compounded_accuracy, cases, diagnoses=COMPOUNDED_DIAGNOSES,
+                          fresh_cases=lambda rng: [Case((rng.uniform(0, 0.5, 4), rng.integers(1, 50, 4)),
+                                                        label="fresh eps and n arrays (grading)")],
+                          exercise="Exercise 4.1 (compounded_accuracy)",
+                          hint="the answer is right iff an even number of steps went wrong; "
+                               "P(even) − P(odd) = (1 − 2ε)^n, and P(even) + P(odd) = 1.")
