@@ -50,6 +50,15 @@ def rk4_half_k4(f, x, dt):
     return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
+def rk4_in_place(f, x, dt):
+    k1 = f(x)
+    k2 = f(x + 0.5 * dt * k1)
+    k3 = f(x + 0.5 * dt * k2)
+    k4 = f(x + dt * k3)
+    x += dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x
+
+
 def euler(f, x, dt):
     return x + dt * f(x)
 
@@ -289,6 +298,8 @@ MISTAKES = [
     M("check_rk4_step", "forgets dt in the final combination", rk4_without_dt, "dt is missing"),
     M("check_rk4_step", "half a step for k4", rk4_half_k4, "k4 takes half a step"),
     M("check_rk4_step", "an Euler step", euler, "Euler's step"),
+    M("check_rk4_step", "updates x in place (x += …), moving the caller's state too", rk4_in_place,
+      "changed its input `x` in place"),
     M("check_estimate_order", "fits log dt against log error (axes swapped)", order_swapped_axes,
       "the axes are swapped"),
     M("check_estimate_order", "returns the intercept", order_intercept, "this is the intercept"),

@@ -76,9 +76,9 @@ def check_rk4_step(rk4_step: Callable) -> CheckResult:
         Case((D.pendulum, np.array([0.5, 0.2]), 0.0), label="dt = 0 (the state must not move)"),
         Case((D.pendulum, np.array([0.5, 0.2]), -0.1), label="dt = -0.1 (a step backwards in time)"),
     ]
+    # inputs_read_only: `x += …` would also move the caller's state, which integrate() and Exercise 5.1 still need.
     return check_function(rk4_step, D.rk4_step, cases, diagnoses=RK4_DIAGNOSES, fresh_cases=_fresh_rk4_cases,
-                          exercise="Exercise 1.1 (rk4_step)",
-                          rtol=1e-10, atol=1e-12,
+                          exercise="Exercise 1.1 (rk4_step)", rtol=1e-10, atol=1e-12, inputs_read_only=True,
                           hint="k1 = f(x); k2 = f(x + dt/2·k1); k3 = f(x + dt/2·k2); k4 = f(x + dt·k3); "
                                "return x + dt/6·(k1 + 2·k2 + 2·k3 + k4). Work on whole arrays: no loop over "
                                "states.")
