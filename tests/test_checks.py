@@ -241,15 +241,17 @@ def test_calling_other_library_helpers_is_not_refused(monkeypatch, capsys):
 
 
 def test_changing_an_input_in_place_is_named_when_the_docstring_forbids_it(capsys):
-    def permute(weights, perm):
-        weights["W1"] = weights["W1"][perm]
-        return weights
+    def permute(w, p):  # the learner renamed the arguments: the message uses the docstring's (reference's) names
+        w["W1"] = w["W1"][p]
+        return w
+
+    def reference_permute(weights, perm):
+        return {"W1": weights["W1"][perm]}
     case = Case(({"W1": np.eye(2)}, np.array([1, 0])))
     with pytest.raises(CheckFailed) as error:
-        check_function(permute, lambda w, p: {"W1": w["W1"][p]}, [case], exercise="Ex", hint="h",
-                       inputs_read_only=True)
+        check_function(permute, reference_permute, [case], exercise="Ex", hint="h", inputs_read_only=True)
     assert "changed its input `weights['W1']` in place; the docstring asks for a new one" in str(error.value)
-    assert check_function(permute, lambda w, p: {"W1": w["W1"][p]}, [case], exercise="Ex", hint="h")
+    assert check_function(permute, reference_permute, [case], exercise="Ex", hint="h")
 
 
 @dataclass
@@ -273,6 +275,19 @@ def test_a_recognised_mistake_is_named():
     assert "It looks like you tripled." in str(error.value) and "doubled" not in str(error.value)
     with pytest.raises(CheckFailed) as error:
         check_function(lambda x: x * 5.0, reference, CASES, exercise="Ex", hint="h", diagnoses=diagnoses)
+    assert "looks like" not in str(error.value)
+
+
+def test_an_ambiguous_mistake_is_told_apart_on_the_other_cases():
+    # On the first case (x = 1) "+ 1" and "squared + 1" give the same wrong answer; the second case tells them apart.
+    cases = [Case((1.0,)), Case((3.0,))]
+    diagnoses = [Diagnosis(lambda x: x**2 + 1, "squared plus one"), Diagnosis(lambda x: x + 1, "plus one")]
+    with pytest.raises(CheckFailed) as error:
+        check_function(lambda x: x + 1, lambda x: x, cases, exercise="Ex", hint="h", diagnoses=diagnoses)
+    assert "It looks like plus one." in str(error.value)
+    with pytest.raises(CheckFailed) as error:  # a mistake that is the right answer on this case is no diagnosis
+        check_function(lambda x: -x, lambda x: x, [Case((2.0,))], exercise="Ex", hint="h",
+                       diagnoses=[Diagnosis(lambda x: x, "nothing")])
     assert "looks like" not in str(error.value)
 
 

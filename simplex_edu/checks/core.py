@@ -495,7 +495,7 @@ def check_function(
             except _StubUsed:
                 return not_attempted(exercise)
             if inputs_read_only:
-                changed = _changed_input(learner_fn, case, args, kwargs)
+                changed = _changed_input(reference_fn, case, args, kwargs)  # named as in the docstring
                 if changed is not None:
                     raise CheckFailed(f"{exercise}: on input {case.describe()}: your function changed its input "
                                       f"`{changed}` in place; the docstring asks for a new one (copy first, e.g. "
@@ -504,7 +504,8 @@ def check_function(
             problem = _problem(expected, got, rtol, atol, compare_fn)
             if problem:
                 raise CheckFailed(f"{exercise}: on input {case.describe()}:\n{problem}"
-                                  f"{_diagnose(diagnoses, case, got, rtol, atol)}\nHint: {hint}")
+                                  f"{_diagnose(diagnoses, learner_fn, cases, case, expected, got, rtol, atol, time_limit)}"
+                                  f"\nHint: {hint}")
     except KeyboardInterrupt:  # during the reference or the comparison: still one line, not a traceback
         raise CheckFailed(f"{exercise}: interrupted while checking input {case.describe()}.") from None
     return passed(exercise, f"{len(cases)} cases match the reference")
@@ -520,16 +521,36 @@ def _problem(expected: Any, got: Any, rtol: float, atol: float,
                f"got {type(got).__name__} {_short(got)}."
 
 
-def _diagnose(diagnoses: Sequence[Diagnosis], case: Case, got: Any, rtol: float, atol: float) -> str:
-    """"\nIt looks like …" for the first known mistake whose answer on this case is the learner's, else ""."""
-    for diagnosis in diagnoses:
+def _diagnose(diagnoses: Sequence[Diagnosis], learner_fn: Callable, cases: Sequence[Case], failing: Case,
+              expected: Any, got: Any, rtol: float, atol: float, time_limit: float | None) -> str:
+    """"\nIt looks like …" for the known mistake that reproduces the learner's answer, else "".
+
+    A mistake counts if its answer on the failing case is the learner's and not the right one. When several do,
+    the learner's function is run on the other cases too and only a mistake that matches it on all of them is named.
+    """
+    def mistaken(diagnosis: Diagnosis, case: Case) -> Any:
+        return diagnosis.variant(*_copy(case.args), **_copy(case.kwargs))
+
+    def matches(diagnosis: Diagnosis, case: Case, answer: Any, right: Any = None) -> bool:
         try:
-            mistaken = diagnosis.variant(*_copy(case.args), **_copy(case.kwargs))
-            if compare(mistaken, got, rtol=rtol, atol=atol) is None:
-                return f"\nIt looks like {diagnosis.message}."
-        except Exception:  # a variant that cannot handle this case simply does not match
+            theirs = mistaken(diagnosis, case)
+            return compare(theirs, answer, rtol=rtol, atol=atol) is None and (
+                right is None or compare(right, theirs, rtol=rtol, atol=atol) is not None)
+        except Exception:  # a variant that cannot handle this case does not match it
+            return False
+
+    candidates = [d for d in diagnoses if matches(d, failing, got, right=expected)]
+    for case in cases:
+        if len(candidates) < 2:
+            break
+        if case is failing:
             continue
-    return ""
+        try:
+            answer = _call(learner_fn, _copy(case.args), _copy(case.kwargs), case, "", "", time_limit)
+        except (CheckFailed, _StubUsed):
+            continue
+        candidates = [d for d in candidates if matches(d, case, answer)]
+    return f"\nIt looks like {candidates[0].message}." if len(candidates) == 1 else ""
 
 
 def check_value(
