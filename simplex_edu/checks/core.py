@@ -277,7 +277,7 @@ def passed(exercise: str, detail: str = "") -> CheckResult:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A recognisable mistake: ``variant`` computes the mistaken answer; ``message`` names it ("the bias b2 is missing")."""
+    """A recognisable mistake: ``variant`` computes the mistaken answer; ``message`` names it ("b2 is missing")."""
 
     variant: Callable
     message: str
@@ -379,8 +379,8 @@ def _call(fn: Callable, args: tuple, kwargs: dict, case: Case, exercise: str, hi
         learner = [f for f in frames if not _is_library(f.filename)]
         raiser = frames[-1] if frames else None
         # A stub is learner code whose own line says `raise NotImplementedError`; torch raising it is a bug.
-        if raiser is not None and learner and raiser is learner[-1] and "NotImplementedError" in (raiser.line or
-                                                                                                  "NotImplementedError"):
+        says_stub = raiser is not None and "NotImplementedError" in (raiser.line or "NotImplementedError")
+        if says_stub and learner and raiser is learner[-1]:
             if raiser is learner[0] or raiser.name.startswith("<"):
                 raise _StubUsed() from None  # the learner's function itself: not attempted yet
             raise CheckFailed(f"{exercise}: this uses your `{raiser.name}` from an earlier exercise, which is "
@@ -503,9 +503,8 @@ def check_function(
             expected = reference_fn(*_copy(case.args), **_copy(case.kwargs))
             problem = _problem(expected, got, rtol, atol, compare_fn)
             if problem:
-                raise CheckFailed(f"{exercise}: on input {case.describe()}:\n{problem}"
-                                  f"{_diagnose(diagnoses, learner_fn, cases, case, expected, got, rtol, atol, time_limit)}"
-                                  f"\nHint: {hint}")
+                named = _diagnose(diagnoses, learner_fn, cases, case, expected, got, rtol, atol, time_limit)
+                raise CheckFailed(f"{exercise}: on input {case.describe()}:\n{problem}{named}\nHint: {hint}")
     except KeyboardInterrupt:  # during the reference or the comparison: still one line, not a traceback
         raise CheckFailed(f"{exercise}: interrupted while checking input {case.describe()}.") from None
     return passed(exercise, f"{len(cases)} cases match the reference")
