@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 TESTS = Path(__file__).parent
@@ -44,3 +45,41 @@ def catalogue() -> dict[str, list[Mistake]]:
         for mistake in getattr(module, "MISTAKES", []):
             found.setdefault(mistake.check, []).append(mistake)
     return found
+
+
+def catalogue_tests(checks: ModuleType, mistakes: list[Mistake], alternatives: list[Alternative]) -> tuple:
+    """The three tests every catalogue file runs, for ``checks`` (a ``simplex_edu.checks.<topic>`` module).
+
+    Use as ``(test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+    test_every_check_is_covered) = catalogue_tests(…)``.
+    """
+    import pytest
+
+    from simplex_edu.checks.core import CheckFailed
+
+    @pytest.mark.parametrize("mistake", mistakes, ids=[f"{m.check}: {m.description}" for m in mistakes])
+    def test_mistake_is_rejected(mistake: Mistake, capsys) -> None:
+        with pytest.raises(CheckFailed) as failure:
+            getattr(checks, mistake.check)(mistake.answer)
+        assert mistake.message in str(failure.value), str(failure.value)
+
+    @pytest.mark.parametrize("alternative", alternatives, ids=[f"{a.check}: {a.description}" for a in alternatives])
+    def test_alternative_is_accepted(alternative: Alternative, capsys) -> None:
+        assert getattr(checks, alternative.check)(alternative.answer)
+        assert "correct" in capsys.readouterr().out
+
+    @pytest.mark.parametrize("alternative", alternatives, ids=[f"{a.check}: {a.description}" for a in alternatives])
+    def test_alternative_is_accepted_under_grading(alternative: Alternative, monkeypatch, capsys) -> None:
+        monkeypatch.setenv("SIMPLEX_EDU_GRADING", "1")  # adds the check's fresh seeded cases, if it has any
+        assert getattr(checks, alternative.check)(alternative.answer)
+
+    def test_every_check_is_covered() -> None:
+        names = [name for name, value in vars(checks).items()
+                 if name.startswith("check_") and getattr(value, "__module__", "") == checks.__name__]
+        assert names
+        for name in names:
+            assert sum(m.check == name for m in mistakes) >= 3, f"{name}: fewer than 3 mistakes in the catalogue"
+            assert any(a.check == name for a in alternatives), f"{name}: no correct alternative in the catalogue"
+
+    return (test_mistake_is_rejected, test_alternative_is_accepted, test_alternative_is_accepted_under_grading,
+            test_every_check_is_covered)
