@@ -225,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("notebooks", nargs="+", type=Path)
     builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions")
     builder.add_argument("--lessons", type=Path, default=REPO_DIR / "lessons")
+    from simplex_edu import classroom  # imports this module: so imported here, not at the top
+    classroom.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "classroom":
+        return args.run(args)
 
     if args.command == "list":
         for name, title, minutes in lesson_index(lessons_source()):
