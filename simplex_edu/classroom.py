@@ -152,7 +152,8 @@ c.GenerateFeedback.preprocessors = [
 README = """# simplex-edu classroom course (nbgrader)
 
 Written by `simplex-edu classroom`. Run every `nbgrader` command **in this folder** (it reads `nbgrader_config.py`).
-Install nbgrader with the course: `pip install "simplex-edu[teach]"`.
+Install nbgrader with the course, `pip install "simplex-edu[teach]"`, and activate that environment: nbgrader
+runs its own helper commands (`alembic`) from your PATH, and grades in kernels of the same Python.
 
 Lessons (one nbgrader assignment each, in `source/`): {lessons}.
 
