@@ -188,7 +188,7 @@ def clear_widget_state(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbfo
     return nb, resources
 
 
-WRAP_CSS = ".output_area pre, .output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+WRAP_CSS = ".output_area pre, .output_subarea pre { white-space: pre-wrap; word-break: normal; overflow-wrap: break-word; }"
 
 
 def wrap_outputs(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
