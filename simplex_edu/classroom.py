@@ -19,14 +19,10 @@ import nbformat
 
 from simplex_edu.cli import PACKAGE_DIR, REPO_DIR, build_lesson, lesson_text
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10: the `teach` extra installs tomli, the same parser under its old name
-    import tomli as tomllib
-
 COURSE_ID = "simplex-edu"
 POINTS_FILE = "points.toml"
 DEMO_TAG = "raises-exception"  # a cell that fails on purpose, to show what a failed check prints
+PACKAGED_SOLUTIONS = PACKAGE_DIR / "course" / "solutions"  # where an installed package keeps its solutions
 
 
 class ClassroomError(ValueError):
@@ -35,11 +31,10 @@ class ClassroomError(ValueError):
 
 def solutions_dir() -> Path:
     """Folder of the solution notebooks: the package's own copy when installed, else the checkout's solutions/."""
-    for candidate in (PACKAGE_DIR / "course" / "solutions", REPO_DIR / "solutions"):
+    for candidate in (PACKAGED_SOLUTIONS, REPO_DIR / "solutions"):
         if any(candidate.glob("[0-9][0-9]_*.ipynb")):
             return candidate
-    raise ClassroomError(f"no solution notebooks found in {PACKAGE_DIR / 'course' / 'solutions'} "
-                         f"or {REPO_DIR / 'solutions'}")
+    raise ClassroomError(f"no solution notebooks found in {PACKAGED_SOLUTIONS} or {REPO_DIR / 'solutions'}")
 
 
 def _protected() -> list[Path]:
@@ -63,13 +58,25 @@ def points_template(lessons: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
+def default_points(lessons: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """One point for every exercise of every lesson."""
+    return {lesson: dict.fromkeys(names, 1.0) for lesson, names in lessons.items()}
+
+
 def read_points(path: Path, lessons: dict[str, list[str]]) -> dict[str, dict[str, float]]:
     """Points per lesson and exercise from ``path`` (missing entries: 1); unknown names or bad values raise."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the `teach` extra installs tomli, the same parser's older name
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise ClassroomError(f"reading {path} on Python 3.10 needs tomli: pip install 'simplex-edu[teach]'")
     try:
         table = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ClassroomError(f"{path}: not valid TOML ({error})") from None
-    points = {lesson: dict.fromkeys(names, 1.0) for lesson, names in lessons.items()}
+    points = default_points(lessons)
     for lesson, entries in table.items():
         if lesson not in lessons or not isinstance(entries, dict):
             raise ClassroomError(f"{path}: [{lesson}] is not a lesson (lessons: {', '.join(lessons)})")
@@ -211,11 +218,10 @@ def write_classroom(target: Path, force: bool = False) -> list[str]:
                  for path in sorted(solutions_dir().glob("[0-9][0-9]_*.ipynb"))}
     lessons = {name: exercises(build_lesson(nb, keep_solutions=True)) for name, nb in solutions.items()}
     points_path = target / POINTS_FILE
-    points = read_points(points_path, lessons) if points_path.exists() else None
+    points = read_points(points_path, lessons) if points_path.exists() else default_points(lessons)
     target.mkdir(parents=True, exist_ok=True)
-    if points is None:
+    if not points_path.exists():
         points_path.write_text(points_template(lessons))
-        points = read_points(points_path, lessons)
     for name, solution in solutions.items():
         folder = target / "source" / name
         folder.mkdir(parents=True, exist_ok=True)

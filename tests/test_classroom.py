@@ -149,6 +149,12 @@ def test_points_are_changed_in_one_file(tmp_path):
     assert grades["check_rk4_step"] == 3 and grades["check_stlsq"] == 1
 
 
+def test_points_template_reads_back_as_the_defaults(tmp_path):
+    lessons = {"00_welcome": ["solve_by_bisection", "break_even_queries"], "04_dynamical_systems": ["rk4_step"]}
+    (tmp_path / "points.toml").write_text(classroom.points_template(lessons))
+    assert classroom.read_points(tmp_path / "points.toml", lessons) == classroom.default_points(lessons)
+
+
 @pytest.mark.parametrize("text, message", [
     ("[04_dynamical_systems]\nrk4 = 2\n", "04_dynamical_systems has no exercise 'rk4'"),
     ("[99_nope]\nx = 1\n", "[99_nope] is not a lesson"),
@@ -180,7 +186,7 @@ def test_existing_course_needs_force(course, capsys):
 
 
 def test_solutions_come_from_the_package_or_the_checkout():
-    assert classroom.solutions_dir() in (classroom.PACKAGE_DIR / "course" / "solutions", ROOT / "solutions")
+    assert classroom.solutions_dir() in (classroom.PACKAGED_SOLUTIONS, ROOT / "solutions")
     assert sorted(p.stem for p in classroom.solutions_dir().glob("[0-9][0-9]_*.ipynb")) == LESSONS
 
 
