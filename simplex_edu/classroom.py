@@ -178,8 +178,8 @@ for a lesson you had already generated. Change points before you release a lesso
    `release/00_welcome/00_welcome.ipynb` any other way (LMS, e-mail).
 3. Collect: `nbgrader collect 00_welcome` (exchange), or put each student's file at
    `submitted/STUDENT_ID/00_welcome/00_welcome.ipynb` (`nbgrader zip_collect` unpacks an LMS download).
-4. `nbgrader autograde 00_welcome` — runs every submission in a fresh kernel (one thread each; a training-heavy
-   lesson takes about a minute per student on one core). No environment variable is needed.
+4. `nbgrader autograde 00_welcome` — runs every submission in a fresh kernel with one thread. No environment
+   variable is needed. Lesson 04, the slowest, took 20 s per student on a quiet 2-core machine, 90 s on a busy one.
 5. `nbgrader generate_feedback 00_welcome` — one HTML page per student in `feedback/`, with each check's
    message and hint; `nbgrader release_feedback 00_welcome` returns them through the exchange.
    Scores: `nbgrader export` writes `grades.csv`.
