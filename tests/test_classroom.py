@@ -7,13 +7,11 @@ with no grading variable set, validate, feedback.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
