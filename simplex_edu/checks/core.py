@@ -253,15 +253,21 @@ class CheckResult:
 
 
 def grading() -> bool:
-    """True when a teacher's autograder runs the notebook (SIMPLEX_EDU_GRADING=1): then a stub must fail."""
-    return os.environ.get("SIMPLEX_EDU_GRADING", "") not in ("", "0")
+    """True when a grader runs the notebook: nbgrader (it sets NBGRADER_EXECUTION) or SIMPLEX_EDU_GRADING=1."""
+    # nbgrader sets NBGRADER_EXECUTION to "autograde" or "validate" around the kernel it starts (nbgrader 0.7+).
+    return (os.environ.get("NBGRADER_EXECUTION", "") != ""
+            or os.environ.get("SIMPLEX_EDU_GRADING", "") not in ("", "0"))
 
 
 def not_attempted(exercise: str) -> CheckResult:
     """Print the friendly line for an exercise that is still a stub; the result is falsy.
 
-    Under a grader (see :func:`grading`) an unattempted exercise raises instead, so it earns no points.
+    Under a grader (see :func:`grading`) an unattempted exercise raises instead, so it earns no points; under
+    ``nbgrader validate`` the message tells the student what to do before submitting.
     """
+    if os.environ.get("NBGRADER_EXECUTION") == "validate":
+        raise CheckFailed(f"{exercise}: not attempted yet. Fill in the function above before you submit: "
+                          "as it is, this exercise earns no points.")
     if grading():
         raise CheckFailed(f"{exercise}: not attempted.")
     print(f"○ {exercise}: not attempted yet — fill in the function above and run this cell again. "

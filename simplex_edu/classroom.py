@@ -1,0 +1,253 @@
+"""``simplex-edu classroom DIR``: write a ready nbgrader course (source notebooks, config, teacher README).
+
+The course is written from the solution notebooks (answers kept between nbgrader's markers, exercise and check
+cells carrying nbgrader metadata, the same build as ``simplex-edu build``). It never writes into the course's
+own ``lessons/`` or ``solutions/``, and never overwrites an existing course without ``--force``.
+Points per exercise live in one file, ``DIR/points.toml`` (1 each by default); the build reads it back.
+
+The two nbconvert preprocessors (plain functions) are used by the written ``nbgrader_config.py``: they keep graded
+notebooks free of widget state and make long check messages wrap in the feedback HTML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+
+from simplex_edu.authoring import build_lesson, lesson_text
+from simplex_edu.launcher import PACKAGE_DIR, REPO_DIR, SOLUTIONS, course_folder
+
+COURSE_ID = "simplex-edu"
+POINTS_FILE = "points.toml"
+DEMO_TAG = "raises-exception"  # a cell that fails on purpose, to show what a failed check prints
+
+
+class ClassroomError(ValueError):
+    """The classroom folder cannot be written as asked; the message is one line for the teacher."""
+
+
+def solutions_dir() -> Path:
+    """Folder of the solution notebooks: the checkout's solutions/ in a checkout, else the package's own copy."""
+    folder = course_folder(SOLUTIONS)
+    if not any(folder.glob("[0-9][0-9]_*.ipynb")):
+        raise ClassroomError(f"no solution notebooks found in {folder}: reinstall simplex-edu")
+    return folder
+
+
+def _protected() -> list[Path]:
+    """Folders the classroom must never write into: the package and the course's own notebooks."""
+    return [PACKAGE_DIR, REPO_DIR / "lessons", REPO_DIR / "solutions"]
+
+
+def exercises(notebook: nbformat.NotebookNode) -> list[str]:
+    """Names of the graded exercises of an nbgrader source notebook, in order (from its check cells)."""
+    return [cell.metadata["nbgrader"]["grade_id"].removeprefix("check_") for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")]
+
+
+def points_template(lessons: dict[str, list[str]]) -> str:
+    """The default points.toml: every exercise of every lesson worth 1 point, with how to change it."""
+    lines = ["# Points per exercise (a check cell passes: all its points; fails or not attempted: 0).",
+             "# Change a number, then run `simplex-edu classroom . --force` here and, for a lesson already",
+             "# generated, `nbgrader generate_assignment LESSON --force` (before you release it).", ""]
+    for lesson, names in lessons.items():
+        lines += [f"[{lesson}]"] + [f"{name} = 1" for name in names] + [""]
+    return "\n".join(lines)
+
+
+def default_points(lessons: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """One point for every exercise of every lesson."""
+    return {lesson: dict.fromkeys(names, 1.0) for lesson, names in lessons.items()}
+
+
+def read_points(path: Path, lessons: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """Points per lesson and exercise from ``path`` (missing entries: 1); unknown names or bad values raise."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the `teach` extra installs tomli, the same parser's older name
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise ClassroomError(f"reading {path} on Python 3.10 needs tomli: pip install 'simplex-edu[teach]'")
+    try:
+        table = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ClassroomError(f"{path}: not valid TOML ({error})") from None
+    points = default_points(lessons)
+    for lesson, entries in table.items():
+        if lesson not in lessons or not isinstance(entries, dict):
+            raise ClassroomError(f"{path}: [{lesson}] is not a lesson (lessons: {', '.join(lessons)})")
+        for name, value in entries.items():
+            if name not in points[lesson]:
+                raise ClassroomError(f"{path}: {lesson} has no exercise {name!r} "
+                                     f"(exercises: {', '.join(lessons[lesson])})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ClassroomError(f"{path}: {lesson}.{name} = {value!r}; points must be a number >= 0")
+            points[lesson][name] = float(value)
+    return points
+
+
+def _demo_without_error(source: str) -> str:
+    """A deliberately failing check cell rewritten to print its message, so feedback shows no student error."""
+    body = "\n".join("    " + line for line in source.splitlines())
+    return ("try:  # this check fails on purpose: its message is printed, and it is not your error\n"
+            f"{body}\nexcept AssertionError as demo:\n    print(f\"✗ {{demo}}\")")
+
+
+def classroom_notebook(solution: nbformat.NotebookNode, points: dict[str, float]) -> nbformat.NotebookNode:
+    """The nbgrader source version of a solution notebook, with the classroom's points and a quiet demo."""
+    notebook = build_lesson(solution, keep_solutions=True)
+    for index, cell in enumerate(notebook.cells):
+        meta = cell.metadata.get("nbgrader")
+        if meta and meta.get("grade"):
+            meta["points"] = points[meta["grade_id"].removeprefix("check_")]
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and DEMO_TAG in tags:
+            cell.source = _demo_without_error(cell.source)
+            tags.remove(DEMO_TAG)
+            if not tags:
+                del cell.metadata["tags"]
+            # read-only, so nbgrader restores it from the source before grading
+            cell.metadata["nbgrader"] = {"grade_id": f"demo_{index}", "schema_version": 3, "solution": False,
+                                         "grade": False, "locked": True}
+    return notebook
+
+
+CONFIG = '''"""nbgrader configuration for the simplex-edu course (written by `simplex-edu classroom`).
+
+Run every nbgrader command in this folder. Grading needs no environment variable: the course's checks notice
+nbgrader (it sets NBGRADER_EXECUTION) and then fail an exercise that was not attempted.
+"""
+import os
+
+c = get_config()  # noqa: F821 (nbgrader defines get_config when it reads this file)
+c.CourseDirectory.course_id = "{course_id}"
+
+# One thread per kernel. torch and numpy otherwise start one thread per core in every kernel; on a shared
+# machine they fight (lesson 04: 761 s with default threads against 52 s with one, under load).
+for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[variable] = "1"
+
+# nbgrader's default 30 s per cell interrupts the training cells on a slow or busy machine; every lesson's
+# slowest cell takes well under a minute on one core, so 10 minutes only stops a kernel that is really stuck.
+c.Execute.timeout = 600
+c.Execute.startup_timeout = 300  # starting a kernel and importing torch can take minutes under load
+c.Execute.iopub_timeout = 60  # wait for a cell's last output on a busy machine instead of failing the cell
+
+# No widget state in graded notebooks (the explorers' images would add ~250 kB to each one).
+c.Execute.store_widget_state = False
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "simplex_edu.classroom.clear_widget_state",  # state a student's saved notebook carries
+]
+
+# Feedback: long check messages and hints wrap instead of running off the page.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "simplex_edu.classroom.wrap_outputs",
+]
+'''
+
+README = """# simplex-edu classroom course (nbgrader)
+
+Written by `simplex-edu classroom`. Run every `nbgrader` command **in this folder** (it reads `nbgrader_config.py`).
+Install nbgrader with the course, `pip install "simplex-edu[teach]"`, and activate that environment: nbgrader
+runs its own helper commands (`alembic`) from your PATH, and grades in kernels of the same Python.
+
+Lessons (one nbgrader assignment each, in `source/`): {lessons}.
+
+## Points
+Each exercise has a check cell; a check that passes earns the exercise's points, a wrong answer or an exercise
+not attempted earns 0. Every exercise is worth 1 point by default ({total} points in all).
+To change them, edit `points.toml` here, then run `simplex-edu classroom . --force` (it rewrites `source/`,
+`nbgrader_config.py` and this README, and keeps `points.toml`), and `nbgrader generate_assignment LESSON --force`
+for a lesson you had already generated. Change points before you release a lesson, not after students submit.
+
+## Release, collect, grade, give feedback
+1. `nbgrader generate_assignment 00_welcome` — writes the student version to `release/00_welcome/` (answers
+   replaced by stubs, check cells locked).
+2. Release it: `nbgrader release_assignment 00_welcome` on a JupyterHub with an nbgrader exchange, or hand out
+   `release/00_welcome/00_welcome.ipynb` any other way (LMS, e-mail).
+3. Collect: `nbgrader collect 00_welcome` (exchange), or put each student's file at
+   `submitted/STUDENT_ID/00_welcome/00_welcome.ipynb` (`nbgrader zip_collect` unpacks an LMS download).
+4. `nbgrader autograde 00_welcome` — runs every submission in a fresh kernel with one thread. No environment
+   variable is needed. Lesson 04, the slowest, took 20 s per student on a quiet 2-core machine, 90 s on a busy one.
+5. `nbgrader generate_feedback 00_welcome` — one HTML page per student in `feedback/`, with each check's
+   message and hint; `nbgrader release_feedback 00_welcome` returns them through the exchange.
+   Scores: `nbgrader export` writes `grades.csv`.
+
+Students can run `nbgrader validate 00_welcome.ipynb` (or the Validate button) before submitting: it names
+each exercise still not attempted, and says "Success" only when every check passes.
+"""
+
+
+def clear_widget_state(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
+    """nbconvert preprocessor: drop the notebook's saved widget state (large, useless once graded)."""
+    nb.metadata.pop("widgets", None)
+    return nb, resources
+
+
+WRAP_CSS = ".output_area pre, .output_subarea pre { white-space: pre-wrap; word-break: normal; overflow-wrap: break-word; }"
+
+
+def wrap_outputs(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
+    """nbconvert preprocessor: make text outputs (check messages, hints) wrap in the feedback HTML."""
+    resources.setdefault("inlining", {}).setdefault("css", []).append(WRAP_CSS)
+    return nb, resources
+
+
+def write_classroom(target: Path, force: bool = False) -> list[str]:
+    """Write the nbgrader course into ``target``; return the lesson names. Raises :class:`ClassroomError`."""
+    target = target.resolve()
+    for folder in _protected():
+        if target.is_relative_to(folder.resolve()):
+            raise ClassroomError(f"{target} is inside {folder}: choose a folder outside the course's own files")
+    existing = [name for name in ("nbgrader_config.py", "source", "README.md") if (target / name).exists()]
+    if existing and not force:
+        raise ClassroomError(f"{target} already holds a course ({', '.join(existing)}); "
+                             "add --force to rewrite source/, nbgrader_config.py and README.md")
+    solutions = {path.stem: nbformat.read(path, as_version=4)
+                 for path in sorted(solutions_dir().glob("[0-9][0-9]_*.ipynb"))}
+    lessons = {name: exercises(build_lesson(nb, keep_solutions=True)) for name, nb in solutions.items()}
+    points_path = target / POINTS_FILE
+    points = read_points(points_path, lessons) if points_path.exists() else default_points(lessons)
+    target.mkdir(parents=True, exist_ok=True)
+    if not points_path.exists():
+        points_path.write_text(points_template(lessons))
+    for name, solution in solutions.items():
+        folder = target / "source" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.ipynb").write_text(lesson_text(classroom_notebook(solution, points[name])))
+    (target / "nbgrader_config.py").write_text(CONFIG.format(course_id=COURSE_ID))
+    total = sum(sum(values.values()) for values in points.values())
+    (target / "README.md").write_text(README.format(lessons=", ".join(solutions), total=f"{total:g}"))
+    return list(solutions)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Register ``classroom`` on the ``simplex-edu`` command's subcommands."""
+    parser = commands.add_parser("classroom", help="(teachers) write a ready nbgrader course into DIR")
+    parser.add_argument("dir", type=Path, help="course folder to create (run nbgrader there)")
+    parser.add_argument("--force", action="store_true",
+                        help="rewrite an existing course's source/, config and README (points.toml is kept)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``simplex-edu classroom``: one line on success or failure."""
+    try:
+        lessons = write_classroom(args.dir, force=args.force)
+    except (ClassroomError, OSError) as error:
+        print(f"classroom: {error}", file=sys.stderr)
+        return 1
+    print(f"nbgrader course with {len(lessons)} lessons in {args.dir.resolve()}; next: cd there and "
+          f"`nbgrader generate_assignment {lessons[0]}` (see its README.md)")
+    return 0
