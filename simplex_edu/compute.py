@@ -42,12 +42,13 @@ def cumulative_cost(setup_cost: float, per_query_cost: float, n_queries: np.ndar
 
 
 def break_even(setup_a: float, per_query_a: float, setup_b: float, per_query_b: float) -> float:
-    """Smallest whole number of queries at which strategy A costs no more than B in total; inf if never.
+    """Smallest whole number of queries Q ≥ 0 at which strategy A's total is no more than B's; inf if never.
 
-    A typically pays more up front (training) and less per query (a forward pass).
+    0 when A is not behind before any query (setup_a ≤ setup_b), even if it falls behind later; inf when A starts
+    behind and is not cheaper per query. A typically pays more up front (training) and less per query.
     """
-    if setup_a <= setup_b and per_query_a <= per_query_b:
-        return 0.0 if setup_a <= setup_b else math.inf
+    if setup_a <= setup_b:
+        return 0.0
     if per_query_a >= per_query_b:
         return math.inf
     return float(math.ceil((setup_a - setup_b) / (per_query_b - per_query_a)))

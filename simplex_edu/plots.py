@@ -55,7 +55,8 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
         ax._cost_lines = [ax.plot([], [], label=name, color=COLORS.get(color, color), ls=style, lw=2)[0]
                           for name, color, style in zip(names, colors, styles)]
         ax._break_even_line = ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
-        ax._break_even_text = ax.text(1, 0.97, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
+        ax._break_even_text = ax.text(1, 0.97, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9,
+                                      bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
         ax.set_xlabel("number of queries answered")
         ax.set_ylabel(f"total cost ({unit})")
         ax.legend(loc=legend_loc)
@@ -66,7 +67,11 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
     if visible:
         ax._break_even_line.set_xdata([break_even, break_even])
         ax._break_even_text.set_position((break_even, 0.97))
-    ax._break_even_text.set_text(f" break-even\n Q* = {break_even:,.0f}" if visible else "")
+        ax._break_even_text.set_horizontalalignment("left")
+    elif break_even is not None:  # say where the break-even is rather than show nothing
+        ax._break_even_text.set_position((queries[-1], 0.85))  # below the lines' top edge
+        ax._break_even_text.set_horizontalalignment("right")
+    ax._break_even_text.set_text(break_even_label(break_even, queries[-1]) if break_even is not None else "")
     low = min(float(np.min(c)) for c in costs.values())
     high = max(float(np.max(c)) for c in costs.values())
     if ax.get_yscale() == "log":
@@ -74,3 +79,12 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
     else:
         ax.set_ylim(0, 1.05 * high)
     ax.set_xlim(queries[0] if ax.get_xscale() == "log" else 0, queries[-1])
+
+
+def break_even_label(break_even: float, last_query: float) -> str:
+    """The break-even's label: its value, or that it lies beyond the queries shown, or that there is none."""
+    if not np.isfinite(break_even):
+        return "never breaks even "
+    if break_even > last_query:
+        return f"break-even Q* = {break_even:,.0f}:\nbeyond this range → "
+    return f" break-even\n Q* = {break_even:,.0f}"
