@@ -55,8 +55,7 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
         ax._cost_lines = [ax.plot([], [], label=name, color=COLORS.get(color, color), ls=style, lw=2)[0]
                           for name, color, style in zip(names, colors, styles)]
         ax._break_even_line = ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
-        ax._break_even_text = ax.text(1, 0.97, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9,
-                                      bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+        ax._break_even_text = ax.text(1, 0.97, "", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
         ax.set_xlabel("number of queries answered")
         ax.set_ylabel(f"total cost ({unit})")
         ax.legend(loc=legend_loc)
@@ -68,14 +67,16 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
         ax._break_even_line.set_xdata([break_even, break_even])
         ax._break_even_text.set_position((break_even, 0.97))
         ax._break_even_text.set_horizontalalignment("left")
+        ax._break_even_text.set_bbox(None)  # beside the crossing: a background would hide the lines
     elif break_even is not None:  # say where the break-even is rather than show nothing
         ax._break_even_text.set_position((queries[-1], 0.85))  # below the lines' top edge
         ax._break_even_text.set_horizontalalignment("right")
+        ax._break_even_text.set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax._break_even_text.set_text(break_even_label(break_even, queries[-1]) if break_even is not None else "")
     low = min(float(np.min(c)) for c in costs.values())
     high = max(float(np.max(c)) for c in costs.values())
     if ax.get_yscale() == "log":
-        ax.set_ylim(max(low, 1e-12) * 0.5, high * 2)
+        ax.set_ylim(max(low, 1e-12) * 0.5, high * 10)  # a decade of headroom for the break-even label
     else:
         ax.set_ylim(0, 1.05 * high)
     ax.set_xlim(queries[0] if ax.get_xscale() == "log" else 0, queries[-1])
