@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter
 from torch import nn
 
 from simplex_edu.compute import break_even, cumulative_cost, mlp_flops, time_call
@@ -20,6 +21,7 @@ from simplex_edu.plots import COLORS, plot_cumulative_costs
 from simplex_edu.training import History, TrainConfig, train
 
 LOG_2PI = math.log(2 * math.pi)
+GRID_COLOR = "#ff7f0e"  # the grid is a per-query method too, but must not be mistaken for MCMC's red
 
 
 # ---------------------------------------------------------------- the model and its exact posterior
@@ -31,10 +33,20 @@ class GaussianMean:
     prior_std: float = 1.0
     noise_std: float = 1.0
 
+    def __post_init__(self) -> None:
+        _check_stds(self.prior_std, self.noise_std)
+
     def log_joint(self, theta: float, x: np.ndarray) -> float:
         """log p(θ) + log p(x | θ) up to a constant: what a per-query sampler evaluates at every step."""
         return (-0.5 * ((theta - self.prior_mean) / self.prior_std) ** 2
                 - 0.5 * float(np.sum((x - theta) ** 2)) / self.noise_std ** 2)
+
+
+def _check_stds(prior_std: float, noise_std: float) -> None:
+    """Refuse widths the model cannot have: a standard deviation is a positive, finite number."""
+    for name, value in (("prior_std", prior_std), ("noise_std", noise_std)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive standard deviation, got {value}")
 
 
 MODEL = GaussianMean()
@@ -43,6 +55,7 @@ MODEL = GaussianMean()
 def gaussian_posterior(x: np.ndarray, prior_mean: float = 0.0, prior_std: float = 1.0,
                        noise_std: float = 1.0) -> tuple[float, float]:
     """Exact posterior (mean, std) of θ given data ``x``: precisions add, the mean is precision-weighted."""
+    _check_stds(prior_std, noise_std)
     x = np.asarray(x, dtype=float)
     precision = 1 / prior_std ** 2 + x.size / noise_std ** 2
     mean = (prior_mean / prior_std ** 2 + x.sum() / noise_std ** 2) / precision
@@ -74,14 +87,29 @@ def make_queries(n_queries: int, n_points: int | tuple[int, int], seed: int = 0,
 # ---------------------------------------------------------------- per-query inference: a grid and a sampler
 def grid_posterior(x: np.ndarray, model: GaussianMean = MODEL, points: int = 1000,
                    half_width: float = 12.0) -> tuple[float, float]:
-    """Posterior (mean, std) by evaluating the log joint on a grid of θ values around the prior mean."""
-    grid = model.prior_mean + model.prior_std * np.linspace(-half_width, half_width, points)
+    """Posterior (mean, std) by evaluating the log joint on a grid of θ values.
+
+    The grid spans ``half_width`` prior stds around the prior mean, widened to reach the data when they lie
+    further out. It refuses (ValueError) when the posterior would be cut off by the grid's edge or narrower than
+    its spacing — a grid cannot answer those queries, and returning its edge would look like an answer.
+    """
+    x = np.asarray(x, dtype=float)
+    low, high = model.prior_mean - half_width * model.prior_std, model.prior_mean + half_width * model.prior_std
+    if x.size:  # the posterior lies between the prior mean and the data: make the grid reach both
+        low = min(low, float(x.min()) - half_width * model.noise_std / math.sqrt(x.size))
+        high = max(high, float(x.max()) + half_width * model.noise_std / math.sqrt(x.size))
+    grid = np.linspace(low, high, points)
     log_p = (-0.5 * ((grid - model.prior_mean) / model.prior_std) ** 2
-             - 0.5 * ((np.asarray(x)[None, :] - grid[:, None]) ** 2).sum(axis=1) / model.noise_std ** 2)
+             - 0.5 * ((x[None, :] - grid[:, None]) ** 2).sum(axis=1) / model.noise_std ** 2)
     weights = np.exp(log_p - log_p.max())
     weights /= weights.sum()
     mean = float(weights @ grid)
-    return mean, float(np.sqrt(weights @ (grid - mean) ** 2))
+    std = float(np.sqrt(weights @ (grid - mean) ** 2))
+    spacing = grid[1] - grid[0]
+    if std < spacing or max(weights[0], weights[-1]) > 1e-9:
+        raise ValueError(f"a {points}-point grid on [{low:.3g}, {high:.3g}] cannot resolve this posterior "
+                         f"(width ≈ {std:.2g}, grid spacing {spacing:.2g}): use more points or a narrower range")
+    return mean, std
 
 
 def metropolis(log_density: Callable[[float], float], start: float, noise: np.ndarray,
@@ -422,11 +450,15 @@ def plot_ledger(ax, data: dict, mark_break_even: bool = True) -> None:
 
     Draws on the first call and moves the same artists on later ones, so the explorer reuses it.
     """
-    # The legend sits below the MCMC line and above the network's: the one corner of the plot no line crosses.
+    if not ax.lines:  # log-log, so the grid's small per-query cost is a line of its own, not the x-axis
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.minorticks_off()  # minor log ticks would dominate an explorer's redraw time
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     plot_cumulative_costs(ax, data["queries"], data["costs"], data["break_even_mcmc"] if mark_break_even else None,
-                          colors=["amortized", "unamortized", "unamortized"], styles=["-", "-", ":"],
+                          colors=["amortized", "unamortized", GRID_COLOR], styles=["-", "-", "--"],
                           legend_loc="lower right")
-    ax.get_legend().set_bbox_to_anchor((1.0, 0.22))
 
 
 def draw_ledger(fig, data: dict) -> None:

@@ -36,6 +36,10 @@ def mess3(x: float = 0.05, alpha: float = 0.85) -> np.ndarray:
     probability y and jumps to each other state with probability x (``M``), and the new state j emits its own
     token with probability α and each other token with probability β (``E``).
     """
+    if not 0 <= x <= 0.5:
+        raise ValueError(f"x is a jump probability to each of two other states, so 0 ≤ x ≤ 0.5; got {x}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha is a probability, so 0 ≤ alpha ≤ 1; got {alpha}")
     y, beta = 1 - 2 * x, (1 - alpha) / 2
     move = np.full((3, 3), x) + np.eye(3) * (y - x)
     emit = np.full((3, 3), beta) + np.eye(3) * (alpha - beta)
@@ -81,6 +85,9 @@ def belief_update(belief: np.ndarray, token: int | np.ndarray, transitions: np.n
 
     Works for one belief (S,) and one token, or a batch of beliefs (..., S) with tokens of shape (...).
     """
+    token = np.asarray(token)
+    if token.size and (token.min() < 0 or token.max() >= len(transitions)):  # -1 would silently mean the last
+        raise ValueError(f"tokens must be 0 … {len(transitions) - 1}; got {token.min() if token.min() < 0 else token.max()}")
     unnormalised = np.einsum("...i,...ij->...j", belief, transitions[token])
     return unnormalised / unnormalised.sum(axis=-1, keepdims=True)
 
@@ -100,6 +107,15 @@ def filter_beliefs(tokens: np.ndarray, transitions: np.ndarray, prior: np.ndarra
         belief = belief_update(belief, tokens[:, t], transitions)
         beliefs[:, t] = belief
     return beliefs
+
+
+def entropy_rate_bits(transitions: np.ndarray, n_sequences: int = 2000, length: int = 400, burn_in: int = 200,
+                      seed: int = 0) -> float:
+    """The process's entropy rate in bits per token, estimated as the exact filter's mean −log₂ P(next token)
+    once its belief has forgotten the start (positions after ``burn_in``): the best any predictor can do."""
+    tokens, _ = sample_sequences(transitions, n_sequences, length, np.random.default_rng(seed))
+    predicted = next_token_probs(filter_beliefs(tokens, transitions), transitions)
+    return cross_entropy_bits(predicted[:, burn_in - 1:-1], tokens[:, burn_in:])
 
 
 def belief_fractal(transitions: np.ndarray, n_sequences: int = 300, length: int = 16, seed: int = 0) -> np.ndarray:
@@ -266,8 +282,10 @@ def draw_simplex(ax: Axes, title: str = "") -> None:
     outline = SIMPLEX_CORNERS[[0, 1, 2, 0]]
     ax.plot(outline[:, 0], outline[:, 1], color=COLORS["exact"], lw=0.8)
     for state, (cx, cy) in enumerate(SIMPLEX_CORNERS):
+        # Above the points (zorder) on a light background: spilled probe points must not hide the corner's name.
         ax.annotate(f"state {state}", (cx, cy), xytext=(0, -11 if cy == 0 else 4), textcoords="offset points",
-                    ha="center", fontsize=8)
+                    ha="center", fontsize=8, zorder=5,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 0.5})
     ax.set_aspect("equal")
     ax.set_xlim(-0.08, 1.08)
     ax.set_ylim(-0.1, 0.95)
@@ -275,16 +293,24 @@ def draw_simplex(ax: Axes, title: str = "") -> None:
     ax.set_title(title, fontsize=10)
 
 
-def scatter_beliefs(ax: Axes, points: np.ndarray, colors: np.ndarray, title: str = "") -> None:
+def scatter_beliefs(ax: Axes, points: np.ndarray, colors: np.ndarray, title: str = "", size: float = 1.5) -> None:
     """Belief points (n, 3) in the triangle, each coloured by a true belief read as an RGB colour."""
     draw_simplex(ax, title)
     xy = simplex_to_xy(points)
-    ax.scatter(xy[:, 0], xy[:, 1], s=1.5, c=np.clip(colors, 0, 1), linewidths=0, rasterized=True)
+    ax.scatter(xy[:, 0], xy[:, 1], s=size, c=np.clip(colors, 0, 1), linewidths=0, rasterized=True)
+
+
+def plot_fractal(beliefs: np.ndarray) -> Figure:
+    """The lesson's hero figure: every belief the exact filter reached, large enough to see copies of copies."""
+    fig, ax = new_figure(1, 1, 7.0, 6.2)
+    scatter_beliefs(ax, beliefs, beliefs, f"{len(beliefs):,} beliefs reached by the exact filter", size=0.6)
+    return fig
 
 
 def plot_probe_comparison(result: dict) -> Figure:
-    """The lesson's figure: the exact belief fractal beside what a linear probe reads from each network."""
-    fig, axes = new_figure(1, 4, 12, 3.4)
+    """The lesson's figure: the exact belief fractal beside what a linear probe reads from each network (2 × 2)."""
+    fig, axes = new_figure(2, 2, 8.4, 7.6)
+    axes = axes.ravel()
     true = result["true"]
     scatter_beliefs(axes[0], true, true, "exact beliefs (forward algorithm)")
     for ax, name in zip(axes[1:], ["trained GRU", "untrained GRU", "trained GRU, shuffled labels"]):
@@ -336,8 +362,32 @@ def belief_walk(step: int, tokens: str, transitions: np.ndarray, model: GRUReado
         hidden = hidden0
         net_next = next_token_probs(prior, transitions)  # before any token the readout has not run
     probed = apply_probe(hidden, probe)
-    return {"tokens": seq, "true": true, "probed": probed,
+    ignored = sorted({c for c in tokens if c not in "012" and not c.isspace()})
+    return {"tokens": seq, "true": true, "probed": probed, "ignored": ignored,
             "true_next": next_token_probs(true[-1], transitions), "net_next": net_next}
+
+
+def belief_walk_controls(tokens: str = "0000111122220120120121100000") -> dict:
+    """The explorer's two controls: a token box and a step slider whose range follows the typed sequence.
+
+    Typing a new sequence sets the slider's maximum to its length and moves it to the end, so every token can be
+    replayed and a new sequence is shown whole.
+    """
+    import ipywidgets as W  # only the explorer needs widgets; keep importing the module cheap
+
+    length = len(parse_tokens(tokens))
+    step = W.IntSlider(value=length, min=0, max=length, description="step")
+    text = W.Text(value=tokens, description="tokens", continuous_update=False)
+
+    def fit_step(change: dict) -> None:
+        n = len(parse_tokens(change["new"]))
+        if n >= step.value:
+            step.max, step.value = n, n
+        else:  # shrink the value before the maximum, so the slider never clamps to an intermediate value
+            step.value, step.max = n, n
+
+    text.observe(fit_step, names="value")
+    return {"step": step, "tokens": text}
 
 
 def draw_belief_walk(fig: Figure, view: dict, background: np.ndarray | None = None) -> None:
@@ -352,7 +402,7 @@ def draw_belief_walk(fig: Figure, view: dict, background: np.ndarray | None = No
         draw_simplex(ax, "")
         if background is not None:
             bg = simplex_to_xy(background)
-            ax.plot(bg[:, 0], bg[:, 1], ",", color=COLORS["baseline"], alpha=0.5)
+            ax.plot(bg[:, 0], bg[:, 1], ".", ms=1.5, mew=0, color="#777777", alpha=0.6)
         ax.plot([], [], "-", color=COLORS["exact"], lw=1, alpha=0.6)
         ax.plot([], [], "--", color=COLORS["amortized"], lw=1, alpha=0.6)
         ax.plot([], [], "o", color=COLORS["exact"], ms=7, label="exact filter")
@@ -377,4 +427,5 @@ def draw_belief_walk(fig: Figure, view: dict, background: np.ndarray | None = No
         bar.set_height(height)
     typed = ("…" if len(view["tokens"]) > 20 else "") + "".join(map(str, view["tokens"][-20:]))
     belief = ", ".join(f"{p:.2f}" for p in view["true"][-1])
-    ax.texts[-1].set_text(f"after '{typed}': belief ({belief})")
+    ignored = f"  (ignored: {' '.join(view['ignored'])})" if view.get("ignored") else ""
+    ax.texts[-1].set_text(f"after '{typed}': belief ({belief}){ignored}")

@@ -227,16 +227,25 @@ def query_costs(n: int, spec: ModelSpec = ModelSpec(), k: int = 2) -> dict[str, 
 
 # --- errors compound along a chain ----------------------------------------------------------------------
 
+def _check_error_rate(eps: float | np.ndarray) -> None:
+    """Refuse an error rate that is not a probability (the formula would return numbers outside [0, 1])."""
+    eps = np.asarray(eps, dtype=float)
+    if eps.size and not (np.all(eps >= 0) and np.all(eps <= 1)):
+        raise ValueError(f"an error rate is a probability between 0 and 1; got {eps.min() if eps.min() < 0 else eps.max()}")
+
+
 def compounded_accuracy(eps: float | np.ndarray, n: int | np.ndarray, k: int = 2) -> np.ndarray:
     """Accuracy after n steps when each step writes a wrong state with probability eps (uniform over the wrong ones).
 
     For parity (k = 2) this is ½ + ½(1 − 2ε)^n: the answer is right iff an even number of steps went wrong.
     """
+    _check_error_rate(eps)
     return 1.0 / k + (1.0 - 1.0 / k) * (1.0 - k * np.asarray(eps, dtype=float) / (k - 1)) ** np.asarray(n)
 
 
 def simulate_noisy_chain(n_problems: int, length: int, eps: float, k: int = 2, seed: int = 0) -> np.ndarray:
     """Final-answer accuracy at every length 1..length of a chain that errs with probability eps per step."""
+    _check_error_rate(eps)
     rng = np.random.default_rng(seed)
     x = rng.integers(0, k, (n_problems, length))
     err = (rng.random((n_problems, length)) < eps) * rng.integers(1, k, (n_problems, length))

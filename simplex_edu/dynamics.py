@@ -120,9 +120,17 @@ def integrate(f: Field, x0: np.ndarray, dt: float, n_steps: int, step: Step = rk
 
 
 def final_state(f: Field, x0: np.ndarray, dt: float, horizon: float, step: Step = rk4_step) -> np.ndarray:
-    """The state at time ``horizon`` (a whole number of steps of dt), without storing the path."""
+    """The state at time ``horizon`` (a whole number of steps of dt), without storing the path.
+
+    Refuses a horizon that is not a whole number of steps: rounding it would stop at the wrong time, an error of
+    order dt that would make any integrator look first-order.
+    """
+    n_steps = horizon / dt if dt > 0 and horizon >= 0 else -1.0
+    if n_steps < 0 or abs(n_steps - round(n_steps)) > 1e-9 * max(1.0, n_steps):
+        raise ValueError(f"horizon {horizon:g} is not a whole number of steps of dt = {dt:g} "
+                         f"({n_steps:.6g} steps); choose dt = horizon / n for a whole n")
     x = np.asarray(x0, dtype=np.float64)
-    for _ in range(int(round(horizon / dt))):
+    for _ in range(int(round(n_steps))):
         x = step(f, x, dt)
     return x
 
@@ -273,22 +281,53 @@ class PolynomialField:
         """The field at a batch of states (..., d), evaluating only the library terms in use."""
         return polynomial_library(x, self.degree, self._terms) @ self._used
 
+    def term_names(self) -> list[str]:
+        """The library's terms as text, in the order of the coefficients' rows."""
+        return [term_name(t, self.names) for t in library_terms(self.coefficients.shape[1], self.degree)]
+
     def equations(self, digits: int = 3) -> list[str]:
         """One readable line per variable, e.g. 'dx/dt = -10 x + 10 y'."""
-        terms = library_terms(self.coefficients.shape[1], self.degree)
-        lines = []
-        for j in range(self.coefficients.shape[1]):
-            parts = []
-            for term, c in zip(terms, self.coefficients[:, j]):
-                if c == 0:
-                    continue
-                size = f"{abs(c):.{digits}g}"
-                size = "" if term and size == "1" else size + (" " if term else "")
-                parts.append(f"{'-' if c < 0 else '+'} {size}{term_name(term, self.names) if term else ''}")
-            text = " ".join(parts) if parts else "0"
-            lines.append(f"d{self.names[j]}/dt = " + (text[2:] if text.startswith("+ ") else
-                                                       "-" + text[2:] if text.startswith("- ") else text))
-        return lines
+        return equation_lines(self.term_names(), self.coefficients, self.names, digits)
+
+
+def equation_lines(term_names: list[str], coefficients: np.ndarray, names: str, digits: int = 3) -> list[str]:
+    """Sparse coefficients (n_terms × d) as one readable line per variable, e.g. 'dx/dt = -10 x + 10 y'."""
+    lines = []
+    for j in range(coefficients.shape[1]):
+        parts = []
+        for name, c in zip(term_names, coefficients[:, j]):
+            if c == 0:
+                continue
+            constant = name == "1"
+            size = f"{abs(c):.{digits}g}"
+            size = "" if not constant and size == "1" else size + ("" if constant else " ")
+            parts.append(f"{'-' if c < 0 else '+'} {size}{'' if constant else name}")
+        text = " ".join(parts) if parts else "0"
+        lines.append(f"d{names[j]}/dt = " + (text[2:] if text.startswith("+ ") else
+                                              "-" + text[2:] if text.startswith("- ") else text))
+    return lines
+
+
+def coefficient_errors(field: PolynomialField, truth: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+    """Relative error of every coefficient that is non-zero in the fit or in ``truth`` {(variable, term): value}.
+
+    A term the fit kept but the truth lacks, or dropped but the truth has, counts as an infinite error.
+    """
+    errors = {}
+    for j, variable in enumerate(field.names[:field.coefficients.shape[1]]):
+        for i, name in enumerate(field.term_names()):
+            true, fitted = truth.get((variable, name), 0.0), field.coefficients[i, j]
+            if true != 0 and fitted != 0:
+                errors[variable, name] = abs(fitted / true - 1)
+            elif true != 0 or fitted != 0:
+                errors[variable, name] = math.inf
+    return errors
+
+
+def fit_with_sin(x: np.ndarray, dxdt: np.ndarray, threshold: float, degree: int = 3) -> tuple[list[str], np.ndarray]:
+    """Sparse regression of a pendulum's (θ, ω) derivatives on the cubic library plus sin θ: (term names, Ξ)."""
+    library = np.column_stack([polynomial_library(x, degree), np.sin(x[:, 0])])
+    return [term_name(t, "θω") for t in library_terms(2, degree)] + ["sin θ"], stlsq(library, dxdt, threshold)
 
 
 def fit_polynomial_field(x: np.ndarray, dxdt: np.ndarray, degree: int, threshold: float,
@@ -394,7 +433,7 @@ def strategy_errors(flow: FlowMap, fields: dict[str, Field], x0: np.ndarray, k: 
 
 # First matching word decides a strategy's colour: the same colour means the same strategy in both panels.
 STRATEGY_COLORS = {"splitting": "#ff7f0e", "separate": COLORS["amortized"], "flow map": COLORS["amortized"],
-                   "RK4": COLORS["unamortized"], "polynomial": COLORS["accent"], "MLP": "#9467bd"}
+                   "polynomial": COLORS["accent"], "MLP": "#9467bd", "RK4": COLORS["unamortized"]}
 
 
 def plot_strategy_errors(axes, data: dict) -> None:
@@ -475,8 +514,12 @@ def predictability_horizon(lyapunov: float, delta0: float, tolerance: float) -> 
 
 def bits_for_horizon(horizon: np.ndarray, lyapunov: float, tolerance: float = 1.0, scale: float = 20.0,
                      dim: int = 3) -> np.ndarray:
-    """Bits of initial condition to predict to ``horizon`` within ``tolerance``: d·(log2(scale/tol) + λt/ln 2)."""
-    return dim * (np.log2(scale / tolerance) + np.asarray(horizon) * lyapunov / math.log(2))
+    """Bits of initial condition to predict to ``horizon`` within ``tolerance``: d·log2(scale/tol) + λt/ln 2.
+
+    Every coordinate needs its starting precision; only the unstable direction (one, for Lorenz) needs more as the
+    horizon grows, at λ/ln 2 bits per unit of time — the sum of the positive Lyapunov exponents, in bits.
+    """
+    return dim * np.log2(scale / tolerance) + np.asarray(horizon) * lyapunov / math.log(2)
 
 
 # --- the explorer ---------------------------------------------------------------------------------------------

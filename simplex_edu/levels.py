@@ -99,7 +99,8 @@ def readout(weights: Weights, activations: np.ndarray) -> np.ndarray:
 def plot_activations(bits: np.ndarray, activations: np.ndarray, table: np.ndarray) -> Figure:
     """Levels 3 and 4 side by side: the hidden layer on every input (a heatmap) and the output bit beside it."""
     fig, (left, right) = new_figure(1, 2, width=6.4, height=4.2, gridspec_kw={"width_ratios": [8, 1]})
-    left.imshow(activations, cmap="Greys", aspect="auto", interpolation="nearest")
+    image = left.imshow(activations, cmap="Greys", aspect="auto", interpolation="nearest", vmin=0)
+    fig.colorbar(image, ax=left, location="bottom", shrink=0.6, aspect=40, label="activation (0 = unit off)")
     right.imshow(np.asarray(table)[:, None], cmap="Greys", vmin=-0.3, vmax=1.3, aspect="auto")
     labels = ["".join(map(str, row)) for row in bits]
     left.set_yticks(range(len(bits)), labels, fontsize=8, family="monospace")
@@ -316,8 +317,10 @@ def draw_pair(fig: Figure, view: dict) -> None:
     if not axes[0].images:
         limit = max(np.abs(view["A"]).max(), np.abs(view["B"]).max())
         rows = [f"w{i + 1}" for i in range(view["A"].shape[0] - 2)] + ["bias", "out"]
-        for ax, data, vmax in zip(axes, panels, (limit, limit, 1.0)):
-            ax.imshow(data, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest")
+        # Correlations saturate at ±0.75, so the matched pairs (typically 0.5–0.9) stand out on the diagonal.
+        images = [ax.imshow(data, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest")
+                  for ax, data, vmax in zip(axes, panels, (limit, limit, 0.75))]
+        for ax in axes[:3]:
             ax.grid(False)
             ax.set_xticks([])  # few tick labels: laying them out is most of a redraw's time
         for ax in axes[:2]:
@@ -325,8 +328,10 @@ def draw_pair(fig: Figure, view: dict) -> None:
             ax.set_xlabel("hidden unit →")
         axes[2].set_yticks([])
         axes[2].set_xlabel("unit of B →")
-        axes[2].set_ylabel("unit of A →")
-    for ax, data in zip(axes, panels):
+        axes[2].set_ylabel("unit of A (top to bottom)")
+        fig.colorbar(images[1], ax=axes[1], shrink=0.8, label="weight")
+        fig.colorbar(images[2], ax=axes[2], shrink=0.8, label="correlation", extend="both")
+    for ax, data in zip(axes[:3], panels):
         ax.images[0].set_data(data)
     axes[0].set_title(f"network A (seed {view['seed_a']})", fontsize=10)
     order = "units matched to A" if view["matched"] else "units as trained"

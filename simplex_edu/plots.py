@@ -66,11 +66,26 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
     if visible:
         ax._break_even_line.set_xdata([break_even, break_even])
         ax._break_even_text.set_position((break_even, 0.97))
-    ax._break_even_text.set_text(f" break-even\n Q* = {break_even:,.0f}" if visible else "")
+        ax._break_even_text.set_horizontalalignment("left")
+        ax._break_even_text.set_bbox(None)  # beside the crossing: a background would hide the lines
+    elif break_even is not None:  # say where the break-even is rather than show nothing
+        ax._break_even_text.set_position((queries[-1], 0.85))  # below the lines' top edge
+        ax._break_even_text.set_horizontalalignment("right")
+        ax._break_even_text.set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+    ax._break_even_text.set_text(break_even_label(break_even, queries[-1]) if break_even is not None else "")
     low = min(float(np.min(c)) for c in costs.values())
     high = max(float(np.max(c)) for c in costs.values())
     if ax.get_yscale() == "log":
-        ax.set_ylim(max(low, 1e-12) * 0.5, high * 2)
+        ax.set_ylim(max(low, 1e-12) * 0.5, high * 10)  # a decade of headroom for the break-even label
     else:
         ax.set_ylim(0, 1.05 * high)
     ax.set_xlim(queries[0] if ax.get_xscale() == "log" else 0, queries[-1])
+
+
+def break_even_label(break_even: float, last_query: float) -> str:
+    """The break-even's label: its value, or that it lies beyond the queries shown, or that there is none."""
+    if not np.isfinite(break_even):
+        return "never breaks even "
+    if break_even > last_query:
+        return f"break-even Q* = {break_even:,.0f}:\nbeyond this range → "
+    return f" break-even\n Q* = {break_even:,.0f}"

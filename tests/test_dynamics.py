@@ -50,7 +50,58 @@ def test_lyapunov_signs_for_regular_systems():
 def test_predictability_horizon_and_bits():
     assert D.predictability_horizon(0.906, 1e-8, 1.0) == pytest.approx(np.log(1e8) / 0.906)
     bits = D.bits_for_horizon(np.array([0.0, 10.0]), 0.906)
-    assert bits[1] - bits[0] == pytest.approx(3 * 10 * 0.906 / np.log(2))
+    assert bits[1] - bits[0] == pytest.approx(10 * 0.906 / np.log(2))  # growth along the one unstable direction
+    assert bits[0] == pytest.approx(3 * np.log2(20.0))  # every coordinate's starting precision
+    assert 0.906 / np.log(2) == pytest.approx(1.3, abs=0.01)  # lesson: "about 1.3 more bits per unit of time"
+
+
+def test_final_state_refuses_a_horizon_that_is_not_whole_steps():
+    x0 = np.array([1.0, 0.0])
+    assert D.final_state(D.pendulum, x0, 0.1, 1.0).shape == (2,)  # 10 steps, despite 1.0 / 0.1 = 9.999…
+    assert np.array_equal(D.final_state(D.pendulum, x0, 0.1, 0.0), x0)
+    for horizon, dt in ((1.0, 0.3), (10.0, 0.15), (1.0, 0.0), (-1.0, 0.1)):
+        with pytest.raises(ValueError, match="whole number of steps"):
+            D.final_state(D.pendulum, x0, dt, horizon)
+
+
+def test_rk4_order_measured_as_the_lesson_does():
+    """Lesson 04 prints 'order 3.9' and 'halving dt divides the error by 15' for its four pendulums; RK4 is 4."""
+    x0 = D.sample_pendulum_states(4, seed=0)
+    dts = np.array([0.2, 0.1, 0.05])
+    rk4 = D.step_errors(D.pendulum, x0, 5.0, list(dts), D.rk4_step)
+    euler = D.step_errors(D.pendulum, x0, 5.0, list(dts), D.euler_step)
+    assert 3.7 < D.estimate_order(dts, rk4) < 4.2 and 13 < rk4[0] / rk4[1] < 17
+    assert 0.9 < D.estimate_order(dts, euler) < 1.1
+    assert euler[-1] / rk4[-1] > 3e5  # "nearly a million times more accurate than Euler at the same step"
+
+
+def test_lorenz_lyapunov_as_the_lesson_measures_it():
+    lam = D.lyapunov_exponent(D.lorenz, D.lorenz_attractor_states(16, seed=0), dt=0.01, n_renorm=600,
+                              steps_per_renorm=10)
+    assert abs(lam.mean() - D.LORENZ_LYAPUNOV) < 0.03 and D.LORENZ_LYAPUNOV == pytest.approx(0.906, abs=1e-3)
+
+
+def test_sparse_regression_recovers_lorenz_to_one_part_in_a_million():
+    paths = D.integrate(D.lorenz, D.lorenz_attractor_states(2, seed=1), 0.002, 3000)
+    field = D.fit_polynomial_field(*D.finite_difference(paths, 0.002), degree=2, threshold=0.5, names="xyz")
+    errors = D.coefficient_errors(field, LORENZ_TRUTH)
+    assert errors.keys() == LORENZ_TRUTH.keys()  # exactly the right terms
+    assert max(errors["x", "y"], errors["y", "x"], errors["z", "z"]) < 1e-6  # σ, ρ, β: one part in a million
+    assert 0 < max(errors.values()) < 1e-5  # every coefficient: a few parts in a million (an estimate, not exact)
+
+
+LORENZ_TRUTH = {("x", "x"): -10, ("x", "y"): 10, ("y", "x"): 28, ("y", "y"): -1, ("y", "xz"): -1,
+                ("z", "z"): -8 / 3, ("z", "xy"): 1}
+
+
+def test_sin_theta_in_the_library_recovers_the_pendulum_exactly():
+    paths = D.integrate(D.pendulum, D.sample_pendulum_states(100, seed=1), 0.05, 200)
+    states, derivatives = D.finite_difference(paths, 0.05)
+    names, xi = D.fit_with_sin(states, derivatives, threshold=0.01)
+    kept = {(lhs, names[i]): xi[i, j] for j, lhs in enumerate("θω") for i in np.flatnonzero(xi[:, j])}
+    assert kept.keys() == {("θ", "ω"), ("ω", "ω"), ("ω", "sin θ")}
+    assert kept["θ", "ω"] == pytest.approx(1, abs=1e-5) and kept["ω", "sin θ"] == pytest.approx(-1, abs=1e-5)
+    assert kept["ω", "ω"] == pytest.approx(-0.1, abs=1e-5)
 
 
 def test_sparse_regression_recovers_lorenz_within_2_percent():
@@ -214,3 +265,38 @@ def test_check_accepts_reference_rejects_wrong_and_reports_stub(check, reference
         check(wrong)
     assert not check(_stub)
     assert "not attempted" in capsys.readouterr().out
+
+
+def test_coupling_explorer_undamped_large_swing_claim():
+    """Lesson 04's explorer text: damping 0, θ₀ = 1.8 — the separate flows end up off by the whole swing, the cubic
+    field's phase drift stays about 40× smaller (measured 41×)."""
+    view = D.CouplingExplorer(dampings=(0.0,), springs=(0.3,), thetas=(1.8,))(0.0, 0.3, 40.0, 1.8)
+    assert view["error_separate"] > 1.5  # of the order of the swing, θ₀ = 1.8
+    assert 20 < view["error_separate"] / view["error_learned"] < 80
+
+
+def test_the_lessons_trained_claims_hold_with_margin():
+    """Lesson 04 trains a flow map (1500 steps) and an MLP field (800 steps); their stored errors are not compared
+    digit by digit, so their claims are pinned here: flow map 0.02 at t = 2, 0.05 at t = 10, 3.2 at t = 15; fields
+    0.004 / 0.007 on f; with the spring the separate flows are off by ~0.5, the fields + spring by ~0.005–0.01."""
+    flow, _ = D.train_flow_map(D.pendulum, D.sample_pendulum_states(2000, seed=0), horizon=10.0,
+                               config=TrainConfig(steps=1500, batch_size=512, progress=False))
+    test_states = D.sample_pendulum_states(64, seed=7)
+    errors = D.rms_error(flow(test_states, 0.05 * np.arange(201)), D.integrate(D.pendulum, test_states, 0.05, 200))
+    assert errors[40] < 0.05 and errors[-1] < 0.1
+    later = D.final_state(D.pendulum, test_states, 0.05, 15.0)
+    assert np.sqrt(np.mean((flow(test_states, 15.0) - later) ** 2)) > 1.0  # useless past its training horizon
+    paths = D.integrate(D.pendulum, D.sample_pendulum_states(100, seed=1), 0.05, 200)
+    states, derivatives = D.finite_difference(paths, 0.05)
+    poly = D.fit_polynomial_field(states, derivatives, degree=3, threshold=0.01, names="θω")
+    mlp, _ = D.train_mlp_field(states, derivatives, config=TrainConfig(steps=800, progress=False))
+    probe = D.sample_pendulum_states(200, seed=2)
+    assert np.sqrt(np.mean((poly(probe) - D.pendulum(probe)) ** 2)) < 0.01
+    assert np.sqrt(np.mean((mlp(probe) - D.pendulum(probe)) ** 2)) < 0.02
+    data = D.strategy_errors(flow, {"polynomial": poly, "MLP": mlp}, test_states, k=0.3)
+    final = {key: {name: errors[-1] for name, (_, errors) in data[key].items()} for key in data}
+    assert final["single"]["flow map (one pass per query)"] < 0.1
+    assert final["single"]["polynomial"] < 0.01 and final["single"]["MLP"] < 0.03
+    assert final["coupled"]["separate flow maps, no spring"] > 0.2
+    assert final["coupled"]["polynomial + spring"] < 0.01 and final["coupled"]["MLP + spring"] < 0.03
+    assert final["coupled"]["splitting the exact flows, step 0.5"] < 0.05

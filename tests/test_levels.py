@@ -103,6 +103,28 @@ def test_sub_parities_are_readable_from_trained_hidden_units_only(networks):
     assert 0.3 < shuffled.mean() < 0.7
 
 
+def test_the_lessons_six_seed_claims_hold_with_margin():
+    """The numbers lesson 01 states for seeds 0–5 (stored outputs are not compared digit by digit, so pin them here).
+
+    Measured: every seed solves parity; raw weight correlation 0.02 ± 0.05; matched 0.66 (lowest 0.49); off the
+    table 29% disagree on average (9% to 55%); mean XOR probe ≥ 0.98 trained, 0.59–0.79 untrained.
+    """
+    six = levels.trained_seeds(tuple(range(6)))
+    assert levels.solving_seeds(six) == list(range(6))
+    pairs = [levels.compare_pair(six[a], six[b]) for a, b in combinations(range(6), 2)]
+    raw, matched = np.array([p["raw"] for p in pairs]), np.array([p["matched"] for p in pairs])
+    assert abs(raw.mean()) < 0.1  # "about zero"
+    assert 0.55 < matched.mean() < 0.8 and matched.min() > 0.35  # "about two thirds", every pair aligned
+    off = np.array([levels.off_table_disagreement(six[a], six[b]) for a, b in combinations(range(6), 2)])
+    assert 0.2 < off.mean() < 0.4 and off.min() < 0.2 and off.max() > 0.4  # "about 30%, a tenth to a half"
+    xors = [t for t in levels.probe_targets() if "⊕" in t]
+    for seed in range(6):
+        before = levels.weights_of(levels.train_network(levels.Recipe(seed=seed, steps=0)))
+        report = levels.probe_report(six[seed], before)
+        assert np.mean([report["trained hidden"][t] for t in xors]) >= 0.95
+        assert 0.5 < np.mean([report["untrained hidden"][t] for t in xors]) < 0.9  # "≈ 0.7"
+
+
 def test_probe_accuracy_leave_one_out_against_a_direct_formula():
     rng = np.random.default_rng(0)
     features, labels = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
@@ -125,9 +147,9 @@ def test_explorer_view_and_in_place_redraw(networks):
     assert matched["weight_corr"] > plain["weight_corr"] + 0.3
     fig, _ = new_figure(1, 3, 9.6, 3.4)
     levels.draw_pair(fig, plain)
-    images = [ax.images[0] for ax in fig.axes]
+    images = [ax.images[0] for ax in fig.axes[:3]]
     levels.draw_pair(fig, matched)
-    assert [ax.images[0] for ax in fig.axes] == images and all(len(ax.images) == 1 for ax in fig.axes)
+    assert [ax.images[0] for ax in fig.axes[:3]] == images and all(len(ax.images) == 1 for ax in fig.axes[:3])
     assert np.allclose(fig.axes[1].images[0].get_array(), matched["B"])
 
 

@@ -54,3 +54,35 @@ def test_check_break_even_queries():
         check_break_even_queries(lambda ua, pa, ub, pb: (ua - ub) / (pb - pa) if pb > pa else math.inf)
     with pytest.raises(CheckFailed, match="expected 0, got -1"):  # forgot 'cheaper from the start'
         check_break_even_queries(lambda ua, pa, ub, pb: float(math.ceil((ua - ub) / (pb - pa))) if pb > pa else math.inf)
+
+
+def test_break_even_cheaper_up_front_but_dearer_per_query_never_pays():
+    """(5, 2, 10, 1): A is cheaper for the first queries but dearer from Q = 5 on: no count from which on A wins."""
+    assert break_even(5.0, 2.0, 10.0, 1.0) == math.inf
+    assert break_even(10.0, 2.0, 5.0, 1.0) == math.inf  # behind at Q = 0 and dearer per query: never
+    assert break_even(10.0, 1.0, 4.0, 3.0) == 3.0  # 6 to make up at 2 per query
+    assert break_even(10.0, 1.0, 10.0, 3.0) == 0.0  # level at Q = 0 and cheaper after: never dearer
+    assert break_even(4.0, 1.0, 10.0, 1.0) == 0.0  # cheaper up front, same per query: never dearer
+
+
+def test_small_table_is_off_by_about_half_a_unit():
+    """The explorer text: a 10-entry table pays off almost at once but is off by about 0.5."""
+    assert 0.4 < welcome.max_table_error(welcome.build_table(10)) < 0.7
+    costs = {"bisection_per_query": 4e-6, "table_per_query": 1e-6}
+    assert welcome.ledger_view(10, 1000, costs, {10: 0.5})["break_even"] <= 20
+
+
+def test_ledger_figure_says_when_the_break_even_is_beyond_the_range():
+    import matplotlib
+    matplotlib.use("Agg")
+    from simplex_edu.plots import new_figure
+
+    costs = {"bisection_per_query": 4e-6, "table_per_query": 1e-6}
+    fig, ax = new_figure()
+    welcome.draw_ledger(fig, welcome.ledger_view(10_000, 1000, costs, {10_000: 1e-5}))
+    assert "beyond this range" in ax._break_even_text.get_text() and "13,334" in ax._break_even_text.get_text()
+    welcome.draw_ledger(fig, welcome.ledger_view(10_000, 100_000, costs, {10_000: 1e-5}))
+    assert ax._break_even_text.get_text().strip().startswith("break-even\n")
+    welcome.draw_ledger(fig, welcome.ledger_view(10, 1000, {"bisection_per_query": 1e-6, "table_per_query": 2e-6},
+                                                 {10: 0.5}))
+    assert "never" in ax._break_even_text.get_text()
