@@ -39,7 +39,7 @@ class Recipe:
     n_layers: int = 4
     n_heads: int = 4            # ALiBi slopes 1/4 … 1/256: some heads look at the last few tokens, some far back
     mlp_ratio: int = 4
-    steps: int = 3000
+    steps: int = 4000
     batch_size: int = 64
     lr: float = 3e-3
     lr_drop_at: float = 0.8
@@ -231,7 +231,7 @@ def plot_true_vs_probed(result: dict) -> Figure:
                       f"linear probe on the transformer's residual stream (all layers), RMSE {rmse:.3f}")
     for ax in axes:
         for collection in ax.collections:
-            collection.set_sizes([2.5])
+            collection.set_sizes([4])
     return fig
 
 
