@@ -121,6 +121,13 @@ def loss_per_position(model: torch.nn.Module, tokens: np.ndarray) -> np.ndarray:
     return (-picked.mean(0) / np.log(2)).double().numpy()
 
 
+def filter_loss_per_position(transitions: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """The exact filter's mean loss in bits on these sequences, after k = 1 … L − 1 tokens: a paired baseline."""
+    probs = B.next_token_probs(B.filter_beliefs(tokens[:, :-1], transitions), transitions)
+    picked = np.take_along_axis(probs, tokens[:, 1:, None], axis=-1)[..., 0]
+    return -np.log2(picked).mean(axis=0)
+
+
 def optimal_loss_per_position(transitions: np.ndarray, length: int) -> np.ndarray:
     """The best possible loss, H(next token | first k tokens) in bits for k = 1 … length, by enumerating every prefix.
 
@@ -209,15 +216,18 @@ def plot_loss_per_position(losses: dict[str, np.ndarray], optimum: np.ndarray) -
 
 def plot_rmse_per_layer(result: dict) -> Figure:
     """Held-out probe RMSE at each layer and concatenated, trained network beside the two controls."""
-    fig, ax = new_figure(1, 1, 8, 3.4)
+    fig, ax = new_figure(1, 1, 8, 3.6)
     places = np.arange(len(result["names"]))
-    colors = [COLORS["amortized"], COLORS["baseline"], COLORS["unamortized"]]
+    colors = [COLORS["amortized"], COLORS["baseline"], COLORS["unamortized"], "#9ecae1"]
+    width = 0.8 / len(result["rows"])
     for k, ((name, rmse), color) in enumerate(zip(result["rows"].items(), colors)):
-        ax.bar(places + (k - 1) * 0.27, rmse, 0.27, color=color, label=name)
+        ax.bar(places + (k - (len(result["rows"]) - 1) / 2) * width, rmse, width, color=color, label=name)
     ax.set_xticks(places, [n.replace(" concatenated", "\nconcatenated") for n in result["names"]], fontsize=8)
     ax.set_yscale("log")
+    ax.set_yticks([0.05, 0.1, 0.2, 0.5], ["0.05", "0.1", "0.2", "0.5"])
+    ax.minorticks_off()
     ax.set_ylabel("held-out RMSE in the simplex")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, ncols=len(result["rows"]), loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return fig
 
 

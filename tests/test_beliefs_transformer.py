@@ -125,9 +125,11 @@ def test_make_checkpoint_round_trips(tmp_path):
 def test_checkpoint_predicts_at_the_optimum_at_every_position(checkpoint):
     model, _ = checkpoint
     tokens, _ = B.sample_sequences(T, 4000, RECIPE.context + 1, np.random.default_rng(3))
-    excess = BT.loss_per_position(model, tokens) - BT.optimal_loss_per_position(T, RECIPE.context)
-    assert np.all(np.abs(excess) < 0.03)   # per position, within sampling noise plus a little
-    assert abs(excess.mean()) < 0.01       # on average within a hundredth of a bit of Bayes-optimal
+    network, paired = BT.loss_per_position(model, tokens), BT.filter_loss_per_position(T, tokens)
+    np.testing.assert_allclose(paired, BT.optimal_loss_per_position(T, RECIPE.context), atol=0.04)  # sampling
+    excess = network - paired  # on the same sequences, so the sampling noise cancels
+    assert np.all(excess > -0.005) and np.all(excess < 0.02)  # per position: never better, barely worse
+    assert excess.mean() < 0.006  # the notebook prints +0.002 bits per token
 
 
 # ---------------------------------------------------------------- the reproduction: probe against controls
