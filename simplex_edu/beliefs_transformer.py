@@ -247,6 +247,7 @@ def plot_true_vs_probed(result: dict) -> Figure:
 
 # ---------------------------------------------------------------- the explorer
 
+@torch.no_grad()
 def transformer_walk(step: int, tokens: str, layer: int, transitions: np.ndarray, model: TinyTransformer,
                      probes: list[np.ndarray], context: int) -> dict:
     """What the explorer shows after the first ``step`` typed tokens (at most ``context``), probed at ``layer``.
@@ -257,10 +258,10 @@ def transformer_walk(step: int, tokens: str, layer: int, transitions: np.ndarray
     prior = B.stationary_distribution(transitions)
     if len(seq):
         logits, residual = model(torch.as_tensor(seq[None]), return_residual=True)
-        stream = residual[layer][0].detach().double().numpy()
+        stream = residual[layer][0].double().numpy()
         true = np.vstack([prior, B.filter_beliefs(seq, transitions)[0]])
         probed = np.vstack([prior, B.apply_probe(stream, probes[layer])])
-        net_next = logits[0, -1].softmax(-1).detach().double().numpy()
+        net_next = logits[0, -1].softmax(-1).double().numpy()
     else:
         true = probed = prior[None]
         net_next = B.next_token_probs(prior, transitions)

@@ -212,3 +212,17 @@ def test_check_reports_a_stub_as_not_attempted(check, capsys):
     (checks.check_probe_rmse_per_layer, BT.probe_rmse_per_layer)])
 def test_check_accepts_the_reference(check, reference):
     assert check(reference)
+
+
+def test_a_short_run_predicts_well_before_its_geometry_is_sharp(checkpoint):
+    """The lesson's live run: after 200 steps prediction is nearly optimal, but the probe error at the last block and
+    concatenated still lies between the untrained network's and the checkpoint's."""
+    model, _ = checkpoint
+    short, _ = BT.train_transformer(RECIPE, steps=200, progress=False)
+    untrained = BT.make_transformer(RECIPE).eval()
+    tokens, _ = B.sample_sequences(T, 2000, RECIPE.context + 1, np.random.default_rng(4))
+    assert np.mean(BT.loss_per_position(short, tokens) - BT.filter_loss_per_position(T, tokens)) < 0.03
+    rows = {name: BT.probe_study(T, net, untrained, RECIPE.context)["rows"]["trained"]
+            for name, net in [("short", short), ("checkpoint", model), ("untrained", untrained)]}
+    for k in (-2, -1):
+        assert rows["checkpoint"][k] < rows["short"][k] < rows["untrained"][k], k
