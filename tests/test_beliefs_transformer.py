@@ -3,6 +3,7 @@ against its controls (the reproduction of Shai et al. 2024), the explorer, and e
 
 from __future__ import annotations
 
+import functools
 import time
 
 import ipywidgets as W
@@ -176,7 +177,6 @@ def test_walk_follows_the_typed_tokens_and_caps_at_the_context(checkpoint, study
 
 def test_explorer_updates_fast_and_switches_layers(checkpoint, study):
     model, _ = checkpoint
-    import functools
     explorer = Explorer(functools.partial(BT.transformer_walk, transitions=T, model=model, probes=study["probes"],
                                           context=RECIPE.context),
                         functools.partial(BT.draw_transformer_walk, background=study["true"]),
