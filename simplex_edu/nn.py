@@ -102,8 +102,12 @@ class TinyTransformer(nn.Module):
         slopes = 2.0 ** (-8.0 * torch.arange(1, n_heads + 1) / n_heads)
         self.register_buffer("slopes", slopes, persistent=False)
 
-    def forward(self, tokens: torch.Tensor, cache: list | None = None) -> torch.Tensor:
-        """Logits of shape (batch, length, outputs); a given ``cache`` list is extended in place."""
+    def forward(self, tokens: torch.Tensor, cache: list | None = None, return_residual: bool = False):
+        """Logits of shape (batch, length, outputs); a given ``cache`` list is extended in place.
+
+        With ``return_residual`` also the residual stream: a list of ``n_layers + 1`` tensors (batch, length,
+        d_model), the token embeddings and then the stream after each block (before the final norm).
+        """
         past = cache[0][2] if cache is not None and cache[0] is not None else 0
         length = tokens.shape[1]
         distance = (torch.arange(past, past + length, device=tokens.device)[:, None]
@@ -111,6 +115,9 @@ class TinyTransformer(nn.Module):
         bias = -self.slopes[:, None, None] * distance.clamp(min=0)
         bias = bias.masked_fill(distance < 0, float("-inf"))  # causal: never look ahead
         h = self.embed(tokens)
+        residual = [h]
         for layer, block in enumerate(self.blocks):
             h = block(h, bias, cache, layer)
-        return self.readout(self.norm(h))
+            residual.append(h)
+        logits = self.readout(self.norm(h))
+        return (logits, residual) if return_residual else logits
