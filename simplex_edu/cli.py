@@ -21,6 +21,8 @@ from pathlib import Path
 
 import nbformat
 
+from simplex_edu import site  # the website builder; imports only the standard library until it runs
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 MANIFEST = ".simplex-edu.json"
@@ -225,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("notebooks", nargs="+", type=Path)
     builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions")
     builder.add_argument("--lessons", type=Path, default=REPO_DIR / "lessons")
+    site.add_parser(commands)  # `simplex-edu site --out DIR`: the course website (all of it in site.py)
     args = parser.parse_args(argv)
+    if args.command == "site":
+        return site.run(args)
 
     if args.command == "list":
         for name, title, minutes in lesson_index(lessons_source()):
