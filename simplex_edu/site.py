@@ -68,8 +68,9 @@ class Exercise:
 
 @dataclass
 class Think:
-    """A discussion prompt: the section it closes, its text, and the note for instructors (if any)."""
+    """A discussion prompt: its heading, the section it is in, its text, and the note for instructors (if any)."""
 
+    title: str
     section: str
     prompt: str
     note: str | None
@@ -133,10 +134,10 @@ def outline(lesson: Any, solution: Any, name: str) -> Outline:
             if level == 1:
                 continue
             if title_text.startswith("Think"):
-                think = []
+                think = [title_text]
                 continue
             if level == 2:
-                section = title_text
+                section = _MINUTES.sub("", title_text).strip()
             found = _MINUTES.search(title_text)
             result.sections.append((level, _MINUTES.sub("", title_text).strip(), int(found.group(1)) if found else None))
         elif think is not None:
@@ -148,10 +149,10 @@ def outline(lesson: Any, solution: Any, name: str) -> Outline:
 
 
 def _think(section: str, lines: list[str]) -> Think:
-    body = "\n".join(lines).strip()
+    """A Think block from its heading and the lines under it: the prompt, and the note for instructors apart."""
+    body = "\n".join(lines[1:]).strip()
     note = _NOTE.search(body)
-    prompt = _NOTE.sub("", body).strip()
-    return Think(section, prompt, note.group(1).strip() if note else None)
+    return Think(lines[0], section, _NOTE.sub("", body).strip(), note.group(1).strip() if note else None)
 
 
 def _exercises(lesson: Any, solution: Any) -> list[Exercise]:
@@ -184,10 +185,12 @@ def load_catalogue(tests: Path) -> dict[str, list[Any]] | None:
     module = importlib.util.module_from_spec(spec)
     added = [str(p) for p in (tests, tests.parent) if str(p) not in sys.path]
     sys.path[:0] = added  # the catalogue files import the course and `mistakes` as the tests do
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     try:
         spec.loader.exec_module(module)
         return module.catalogue()
     finally:
+        del sys.modules[spec.name]
         for entry in added:
             sys.path.remove(entry)
 
@@ -214,7 +217,7 @@ def instructor_page(outlines: list[Outline], catalogue: dict[str, list[Any]] | N
             out.append(f"| {label} | {f'~{minutes} min' if minutes else ''} |")
         out += ["", "### Discussion prompts", ""]
         for think in lesson.thinks:
-            out += [f"**After {think.section or 'the introduction'}**", "", think.prompt, ""]
+            out += [f"**{think.title}** (in {think.section or 'the introduction'})", "", think.prompt, ""]
             if think.note:
                 out += ["```{admonition} Note for instructors", ":class: instructor-note", "", think.note, "```", ""]
         out += ["### Exercises and the mistakes their checks recognise", ""]
@@ -357,7 +360,7 @@ def cache_key(path: Path) -> str:
 
     digest = hashlib.sha256(path.read_bytes())
     for source in sorted(Path(__file__).parent.rglob("*")):
-        if source.suffix in (".py", ".json") and ASSETS not in source.parents:
+        if source.suffix in (".py", ".json") and source != Path(__file__) and ASSETS not in source.parents:
             digest.update(source.name.encode() + source.read_bytes())
     digest.update(sys.version.encode())
     for package in ("torch", "numpy", "matplotlib", "ipywidgets", "ipykernel"):
@@ -507,8 +510,10 @@ def run(args: argparse.Namespace) -> int:
     except SiteError as error:
         print(f"site: {error}", file=sys.stderr)
         return 1
-    for warning in warnings:
-        print(warning, file=sys.stderr)
+    if warnings:  # a warning is a page rendered wrong (a bad reference, an unreadable output): fail on it
+        print("\n".join(warnings) + f"\nsite: Sphinx warned {len(warnings)} time(s); the site is in {args.out}",
+              file=sys.stderr)
+        return 1
     size = folder_size(args.out) / 1e6
     print(f"built the site in {args.out} in {time.perf_counter() - started:.0f} s ({size:.1f} MB); "
           f"serve it with: python -m http.server -d {args.out} 8000")
