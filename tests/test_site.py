@@ -204,7 +204,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def html_pages(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.html"))
+    """The site's pages (not the theme's template fragments under _static/)."""
+    return sorted(p for p in folder.rglob("*.html") if "_static" not in p.relative_to(folder).parts)
 
 
 def test_every_lesson_has_a_page_run_unattempted(built: Path) -> None:
@@ -260,7 +261,7 @@ PAGE_STATE_JS = """async () => {
     images.forEach(img => { img.loading = 'eager'; });
     await Promise.all(images.map(img => img.decode().catch(() => null)));
     if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
-    const visible = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+    const visible = e => e.checkVisibility();  // false inside a closed <details> (geometry alone is not)
     return {
         images: images.map(img => [img.getAttribute('src'), img.naturalWidth]),
         solutions: [...document.querySelectorAll('details.solution')].map(d => [d.open, visible(d.querySelector('pre'))]),
@@ -303,6 +304,8 @@ def test_site_in_chromium(built: Path, served: str) -> None:
                 assert response is not None and response.ok, f"{name}: HTTP {response and response.status}"
                 state = page.evaluate(PAGE_STATE_JS)
                 page.wait_for_load_state("networkidle")
+                outside = sorted({url for url in requests if not url.startswith((served, "data:", "blob:"))})
+                assert outside == [], f"{name}: requests left 127.0.0.1: {outside}"
                 assert errors == [], f"{name}: console errors {errors}"
                 assert [src for src, width in state["images"] if not width] == [], f"{name}: images did not load"
                 assert all(not is_open and not shown for is_open, shown in state["solutions"]), name
@@ -317,6 +320,4 @@ def test_site_in_chromium(built: Path, served: str) -> None:
         finally:
             context.close()
             browser.close()
-    outside = sorted({url for url in requests if not url.startswith(served) and not url.startswith(("data:", "blob:"))})
-    assert outside == [], f"requests left 127.0.0.1: {outside}"
     assert any("mathjax/tex-chtml.js" in url for url in requests)  # the math pages used the site's own MathJax

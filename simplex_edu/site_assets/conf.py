@@ -27,6 +27,8 @@ html_theme_options = {
     # page's sections are listed under it in the left-hand navigation instead).
     "secondary_sidebar_items": [],
 }
+# Light by default (the figures are drawn on white); the theme logs an error when no mode is set.
+html_context = {"default_mode": "light"}
 html_static_path = ["static"]
 html_css_files = ["site.css"]
 html_copy_source = False  # the notebooks are in the repository; the site need not carry them twice
