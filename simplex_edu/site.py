@@ -139,7 +139,8 @@ def outline(lesson: Any, solution: Any, name: str) -> Outline:
             if level == 2:
                 section = _MINUTES.sub("", title_text).strip()
             found = _MINUTES.search(title_text)
-            result.sections.append((level, _MINUTES.sub("", title_text).strip(), int(found.group(1)) if found else None))
+            minutes_here = int(found.group(1)) if found else None
+            result.sections.append((level, _MINUTES.sub("", title_text).strip(), minutes_here))
         elif think is not None:
             think.append(line)
     if think is not None:
@@ -206,7 +207,7 @@ def instructor_page(outlines: list[Outline], catalogue: dict[str, list[Any]] | N
            "prompts with the notes for instructors, and the common mistakes each exercise's check recognises "
            "(each one is a test: the check must reject it with the message quoted).", ""]
     if catalogue is None:
-        out += ["```{note}", "No catalogue of mistakes yet: `tests/test_mistakes_*.py` does not exist in this checkout, "
+        out += ["```{note}", "No catalogue of mistakes yet: `tests/test_mistakes_*.py` is not in this checkout, "
                 "so the lists of mistakes below are empty.", "```", ""]
     for lesson in outlines:
         total = f" (~{lesson.minutes} min)" if lesson.minutes else ""
@@ -421,7 +422,8 @@ def index_page(outlines: list[Outline]) -> str:
              for o in outlines]
     toc = ["```{toctree}", ":hidden:", ":maxdepth: 2", ""]
     toc += [f"lessons/{Path(o.name).stem}" for o in outlines] + ["instructors", "```"]
-    return intro.replace("{lessons}", "\n".join(rows)).replace("{repository}", REPOSITORY) + "\n" + "\n".join(toc) + "\n"
+    page = intro.replace("{lessons}", "\n".join(rows)).replace("{repository}", REPOSITORY)
+    return page + "\n" + "\n".join(toc) + "\n"
 
 
 def _check_output(out: Path) -> None:

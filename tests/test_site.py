@@ -264,7 +264,8 @@ PAGE_STATE_JS = """async () => {
     const visible = e => e.checkVisibility();  // false inside a closed <details> (geometry alone is not)
     return {
         images: images.map(img => [img.getAttribute('src'), img.naturalWidth]),
-        solutions: [...document.querySelectorAll('details.solution')].map(d => [d.open, visible(d.querySelector('pre'))]),
+        solutions: [...document.querySelectorAll('details.solution')]
+            .map(d => [d.open, visible(d.querySelector('pre'))]),
         hintsOpen: [...document.querySelectorAll('details:not(.solution)')].filter(d => d.open).length,
         overflowing: [...document.querySelectorAll('.cell_input pre, .cell_output pre, details pre')]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 80)),
@@ -308,7 +309,8 @@ def test_site_in_chromium(built: Path, served: str) -> None:
                 assert outside == [], f"{name}: requests left 127.0.0.1: {outside}"
                 assert errors == [], f"{name}: console errors {errors}"
                 assert [src for src, width in state["images"] if not width] == [], f"{name}: images did not load"
-                assert all(not is_open and not shown for is_open, shown in state["solutions"]), name
+                folded = not any(is_open or shown for is_open, shown in state["solutions"])
+                assert folded, f"{name}: a worked solution starts open"
                 assert state["hintsOpen"] == 0, f"{name}: a hint starts open"
                 assert state["overflowing"] == [], f"{name}: code wider than the page: {state['overflowing']}"
                 assert state["math"] >= state["mathSource"], f"{name}: MathJax did not typeset the page"
