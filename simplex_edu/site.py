@@ -475,6 +475,8 @@ def build_site(out: Path, lessons: Path = ROOT / "lessons", solutions: Path = RO
         app.build()
         if app.statuscode:
             raise SiteError(f"Sphinx failed:\n{warnings.getvalue()}")
+    for source_map in out.rglob("*.js.map"):  # read only by a browser's developer tools: 2 MB the site need not carry
+        source_map.unlink()
     for item in MATHJAX_FILES:
         target = out / "_static" / "mathjax" / item
         if (mathjax / item).is_dir():
