@@ -3,6 +3,7 @@
 from simplex_edu.site import REPOSITORY
 
 project = "simplex-edu"
+author = "the simplex-edu authors"
 html_title = "simplex-edu — where do you pay for an answer?"
 extensions = ["myst_nb"]
 myst_enable_extensions = ["dollarmath"]
@@ -21,6 +22,7 @@ html_theme = "sphinx_book_theme"
 html_theme_options = {
     "repository_url": REPOSITORY,
     "use_repository_button": True,
+    "use_download_button": False,  # a page's source is not the learner's notebook: the launch box links to that
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
     # No in-page contents column: the article then has room for the course's ~115-character code lines (the
