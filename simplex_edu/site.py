@@ -316,7 +316,7 @@ def site_notebook(executed: Any, solution: Any, name: str) -> Any:
             cells += [nbformat.v4.new_markdown_cell(rest)] if rest else []
             pending = None
             continue
-        if pending and not grading.get("grade"):
+        if pending:
             cells.append(_answer_cell(pending))  # no hint after the check: the answer goes right after it
             pending = None
         cells.append(cell)
