@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("notebooks", nargs="+", type=Path)
     builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions")
     builder.add_argument("--lessons", type=Path, default=REPO_DIR / "lessons")
-    site.add_parser(commands)  # `simplex-edu site --out DIR`: the course website (all of it in site.py)
+    site.register(commands)  # `simplex-edu site --out DIR`: the course website (all of it in site.py)
     args = parser.parse_args(argv)
     if args.command == "site":
         return site.run(args)

@@ -10,6 +10,7 @@ the mistakes each exercise's check recognises (from the catalogue in ``tests/tes
 Nothing on the site is fetched from another host: widget state is not embedded (so no widget manager is
 loaded) and MathJax is served from the site itself. Needs the ``docs`` extra (Sphinx, myst-nb,
 sphinx-book-theme, sphinx-mathjax-offline); this module imports only the standard library until it runs.
+The Sphinx configuration, the home page's text and the stylesheet are in the checkout's ``site/`` folder.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS = Path(__file__).resolve().parent / "site_assets"
+ASSETS = ROOT / "site"  # conf.py, the home page's text, the stylesheet: the site is built from a checkout
 # The public repository's address (issue 11 keeps it in one place; switch this line to read it from there).
 REPOSITORY = "https://github.com/simplex-edu/simplex-edu"
 BRANCH = "main"
@@ -361,7 +362,7 @@ def cache_key(path: Path) -> str:
 
     digest = hashlib.sha256(path.read_bytes())
     for source in sorted(Path(__file__).parent.rglob("*")):
-        if source.suffix in (".py", ".json") and source != Path(__file__) and ASSETS not in source.parents:
+        if source.suffix in (".py", ".json") and source != Path(__file__):
             digest.update(source.name.encode() + source.read_bytes())
     digest.update(sys.version.encode())
     for package in ("torch", "numpy", "matplotlib", "ipywidgets", "ipykernel"):
@@ -492,8 +493,8 @@ def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Register ``simplex-edu site`` on the command's subparsers."""
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``simplex-edu site`` to the command's subcommands (its ``run`` is :func:`run`)."""
     site = commands.add_parser("site", help="(authors) build the course website into a folder (needs the docs extra)")
     site.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the site (created)")
     site.add_argument("--jobs", type=int, default=2, help="lessons executed at once (default: %(default)s)")
@@ -503,6 +504,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     site.add_argument("--lessons", type=Path, default=ROOT / "lessons", help=argparse.SUPPRESS)
     site.add_argument("--solutions", type=Path, default=ROOT / "solutions", help=argparse.SUPPRESS)
     site.add_argument("--tests", type=Path, default=ROOT / "tests", help=argparse.SUPPRESS)
+    site.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -512,10 +514,10 @@ def run(args: argparse.Namespace) -> int:
         warnings = build_site(args.out.resolve(), args.lessons, args.solutions, args.tests, args.jobs,
                               None if args.no_cache else default_cache())
     except SiteError as error:
-        print(f"site: {error}", file=sys.stderr)
+        print(f"simplex-edu site: {error}", file=sys.stderr)
         return 1
     if warnings:  # a warning is a page rendered wrong (a bad reference, an unreadable output): fail on it
-        print("\n".join(warnings) + f"\nsite: Sphinx warned {len(warnings)} time(s); the site is in {args.out}",
+        print("\n".join(warnings) + f"\nsimplex-edu site: Sphinx warned {len(warnings)} time(s); the site is in {args.out}",
               file=sys.stderr)
         return 1
     size = folder_size(args.out) / 1e6

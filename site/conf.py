@@ -1,4 +1,6 @@
-"""Sphinx configuration of the course website; `simplex-edu site` (simplex_edu/site.py) writes the pages."""
+"""Sphinx configuration of the course website: `simplex-edu site` (simplex_edu/site.py) writes the pages and
+builds them with this folder as Sphinx's configuration folder.
+"""
 
 from simplex_edu.site import REPOSITORY
 
