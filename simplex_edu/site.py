@@ -517,8 +517,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"simplex-edu site: {error}", file=sys.stderr)
         return 1
     if warnings:  # a warning is a page rendered wrong (a bad reference, an unreadable output): fail on it
-        print("\n".join(warnings) + f"\nsimplex-edu site: Sphinx warned {len(warnings)} time(s); the site is in {args.out}",
-              file=sys.stderr)
+        summary = f"simplex-edu site: Sphinx warned {len(warnings)} time(s); the site is in {args.out}"
+        print("\n".join(warnings + [summary]), file=sys.stderr)
         return 1
     size = folder_size(args.out) / 1e6
     print(f"built the site in {args.out} in {time.perf_counter() - started:.0f} s ({size:.1f} MB); "
