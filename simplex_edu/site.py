@@ -51,6 +51,8 @@ _CHECK_CALL = re.compile(r"^(check_\w+)\(", re.M)
 _DEF = re.compile(r"^\s*def\s+(\w+)\s*\(", re.M)
 _NOTE = re.compile(r"<details><summary>Note for instructors</summary>(.*?)</details>", re.S)
 _DETAILS_END = "</details>"
+LAUNCH_TAG = "launch-links"  # a notebook's own badge cell: on the site, the launch box takes its place
+_REMOTE_IMAGE = re.compile(r"!\[([^\]]*)\]\((?:https?:)?//[^)\s]+\)")  # a badge: its alt text stays, as a link
 
 
 class SiteError(RuntimeError):
@@ -307,8 +309,13 @@ def site_notebook(executed: Any, solution: Any, name: str) -> Any:
         f"**[launch on Binder]({links['Binder']})** (nothing to install) · "
         f"**[open in Colab]({links['Colab']})** · or on your own machine, "
         "`simplex-edu start` opens the lessons in JupyterLab.", "```"]))
-    cells, pending = [executed.cells[0], launch], None
-    for cell in executed.cells[1:]:
+    kept = [c for c in executed.cells if LAUNCH_TAG not in c.get("metadata", {}).get("tags", [])]
+    for cell in kept:
+        if cell.cell_type == "markdown":  # the site loads nothing from another host, badges included
+            cell.source = _REMOTE_IMAGE.sub(r"\1", cell.source)
+    title = next((i for i, c in enumerate(kept) if c.cell_type == "markdown" and re.search(r"^# ", c.source, re.M)), 0)
+    cells, pending = kept[:title + 1] + [launch], None
+    for cell in kept[title + 1:]:
         grading = cell.get("metadata", {}).get("nbgrader", {})
         if pending and cell.cell_type == "markdown" and cell.source.lstrip().startswith("<details>"):
             end = cell.source.index(_DETAILS_END) + len(_DETAILS_END)  # the hint: the answer goes after it
