@@ -103,7 +103,7 @@ def test_badges_give_way_to_the_launch_box() -> None:
     """A notebook's own badge cell goes (the launch box replaces it); a remote image elsewhere becomes its alt text."""
     badge = "[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/x)"
     badges = nbformat.v4.new_markdown_cell(badge, metadata={"tags": [site.LAUNCH_TAG]})
-    title = nbformat.v4.new_markdown_cell("# 00 · Test\n\n[![Colab](https://example.org/b.svg)](https://example.org/c)")
+    title = nbformat.v4.new_markdown_cell("# 00 · Test\n\n[![Colab](//example.org/b.svg)](https://example.org/c)")
     page = site.site_notebook(notebook_of(badges, title, nbformat.v4.new_markdown_cell("## 1. On")), notebook_of(),
                               "00_test.ipynb")
     sources = [c.source for c in page.cells]
