@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simplex_edu import authoring, classroom, launcher
+from simplex_edu import authoring, classroom, launcher, site
 from simplex_edu.command import CommandError
 # Still importable from here, as before the split, for tools that call them as `cli.build(...)`.
 from simplex_edu.authoring import BuildError, build, build_lesson, build_to_temp, stub_solutions  # noqa: F401
 from simplex_edu.launcher import copy_lessons  # noqa: F401
 
 # The learner's launcher first, then the authors' tools: the order `simplex-edu --help` lists them in.
-COMMAND_MODULES = (launcher, authoring, classroom)
+COMMAND_MODULES = (launcher, authoring, classroom, site)
 
 
 def parser() -> argparse.ArgumentParser:
