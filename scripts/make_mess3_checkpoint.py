@@ -5,7 +5,7 @@ Takes a few minutes on a quiet CPU: `.venv/bin/python scripts/make_mess3_checkpo
 
 import torch
 
-from simplex_edu.beliefs_transformer import make_checkpoint
+from simplex_edu.beliefs.transformer import make_checkpoint
 
 if __name__ == "__main__":
     torch.set_num_threads(1)  # the recorded losses were made with one thread, as the notebooks run

@@ -101,7 +101,7 @@ def test_checkpoint_is_small_and_made_by_the_recorded_recipe(checkpoint):
         assert BT._data_file(suffix, None).stat().st_size < 300_000
     assert BT.Recipe(**record["recipe"]) == RECIPE  # the lesson's recipe is the one that made the checkpoint
     assert record["parameters"] == sum(p.numel() for p in model.parameters())
-    assert record["made_by"] == "simplex_edu.beliefs_transformer.make_checkpoint"
+    assert record["made_by"] == "simplex_edu.beliefs.transformer.make_checkpoint"
 
 
 def test_retraining_reproduces_the_recorded_early_losses(checkpoint):

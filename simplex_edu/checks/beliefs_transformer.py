@@ -1,5 +1,5 @@
 """Checks for lesson 06 (belief geometry in a transformer): each compares the learner's function with
-simplex_edu.beliefs_transformer, and names the mistake when a wrong answer matches a known one."""
+simplex_edu.beliefs.transformer, and names the mistake when a wrong answer matches a known one."""
 
 from __future__ import annotations
 

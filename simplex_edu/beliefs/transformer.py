@@ -1,6 +1,6 @@
 """Lesson 06's machinery: a small causal transformer trained on Mess3, its residual stream, and a linear probe per layer.
 
-This is the second module of the beliefs topic (lesson 05 is the first): it reuses ``simplex_edu.beliefs`` for the
+The beliefs topic's second module (lesson 05's is the package itself): it reuses ``simplex_edu.beliefs`` for the
 process, the exact filter, the probe and the triangle, and adds what a transformer needs. It reproduces the headline
 result of Shai et al. (2024), "Transformers represent belief state geometry in their residual stream": a transformer
 trained only on next-token prediction holds the belief states, fractal and all, linearly in its residual stream.
@@ -88,7 +88,7 @@ def make_checkpoint(folder: Path | None = None, recipe: Recipe = Recipe(), progr
     record = {"recipe": dataclasses.asdict(recipe), "parameters": count_parameters(model),
               "early_losses": [round(loss, 6) for loss in history.losses[:20]],
               "final_loss": round(history.final_loss, 6), "train_seconds": round(history.seconds, 1),
-              "torch": torch.__version__, "made_by": "simplex_edu.beliefs_transformer.make_checkpoint"}
+              "torch": torch.__version__, "made_by": "simplex_edu.beliefs.transformer.make_checkpoint"}
     weights = {name: tensor.clone() for name, tensor in model.state_dict().items()}
     torch.save(weights, _data_file(".pt", folder))
     _data_file(".json", folder).write_text(json.dumps(record, indent=1) + "\n")
