@@ -189,16 +189,6 @@ def build(solutions_dir: Path, lessons_dir: Path, check: bool = False, only: lis
     return problems
 
 
-def write_nbgrader_source(solutions_dir: Path, target: Path) -> Path:
-    """Write each solution as an nbgrader source assignment (answers kept, nbgrader metadata added)."""
-    for path in sorted(solutions_dir.glob("[0-9][0-9]_*.ipynb")):
-        folder = target / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        source = build_lesson(nbformat.read(path, as_version=4), keep_solutions=True)
-        (folder / path.name).write_text(lesson_text(source))
-    return target
-
-
 def execute_notebook(path: Path, timeout: int = 600) -> float:
     """Run a notebook top to bottom in place, one thread per kernel as in the tests; return wall seconds."""
     from nbclient import NotebookClient  # authoring tool: imported only when used
@@ -225,8 +215,6 @@ def _run_build(args: argparse.Namespace) -> int:
             if (not args.notebooks or path.name in {Path(o).name for o in args.notebooks}) and sync_links(path):
                 print(f"rewrote the launch links and setup cell of {path}")
     problems = build(args.solutions, args.lessons, check=args.check, only=args.notebooks)
-    if args.nbgrader_source:
-        print(f"nbgrader source notebooks in {write_nbgrader_source(args.solutions, args.nbgrader_source)}")
     for problem in problems:
         print(problem, file=sys.stderr)
     if not args.check:
@@ -251,8 +239,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     builder.add_argument("--check", action="store_true", help="fail if lessons/ is out of date; write nothing")
     builder.add_argument("--links", action="store_true",
                          help="first rewrite each solution's launch links and setup cell from simplex_edu/address.py")
-    builder.add_argument("--nbgrader-source", type=Path, metavar="DIR",
-                         help="(teachers) also write nbgrader source notebooks: DIR/NN_name/NN_name.ipynb")
     builder.add_argument("--solutions", type=Path, default=REPO_DIR / "solutions", metavar="DIR",
                          help="folder of solution notebooks to build from (default: the checkout's solutions/)")
     builder.add_argument("--lessons", type=Path, default=REPO_DIR / "lessons", metavar="DIR",

@@ -124,22 +124,6 @@ def test_list_shows_titles_and_times(capsys):
     assert "00_welcome.ipynb" in out and "~15 min" in out and "Welcome" in out
 
 
-def test_nbgrader_source_keeps_answers_with_metadata(tmp_path):
-    solutions = tmp_path / "solutions"
-    solutions.mkdir()
-    shutil.copy(ROOT / "solutions" / "00_welcome.ipynb", solutions)
-    lessons = authoring.build_to_temp(solutions)
-    assert cli.main(["build", "--solutions", str(solutions), "--lessons", str(lessons),
-                     "--nbgrader-source", str(tmp_path / "source")]) == 0
-    shutil.rmtree(lessons)
-    source = nbformat.read(tmp_path / "source" / "00_welcome" / "00_welcome.ipynb", as_version=4)
-    answers = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    graded = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    assert answers and all("### BEGIN SOLUTION" in c.source for c in answers)
-    assert len(graded) == len(answers) and all("check_" in c.source for c in graded)
-    assert all(c.outputs == [] for c in source.cells if c.cell_type == "code")
-
-
 def test_every_solution_carries_the_launch_links_and_setup_cell_from_the_one_address():
     for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
