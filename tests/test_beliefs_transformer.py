@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from simplex_edu import beliefs as B
-from simplex_edu import beliefs_transformer as BT
+from simplex_edu.beliefs import transformer as BT
 from simplex_edu.checks import beliefs_transformer as checks
 from simplex_edu.nn import TinyTransformer
 from simplex_edu.widgets import Explorer

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from simplex_edu import beliefs as B
-from simplex_edu import beliefs_transformer as BT
+from simplex_edu.beliefs import transformer as BT
 from simplex_edu.checks.core import Case, CheckResult, check_function, compare
 from simplex_edu.nn import TinyTransformer
 
