@@ -15,9 +15,12 @@ import os
 import sys
 from pathlib import Path
 
-# Threads beyond this buy the course's tiny models nothing on a quiet machine and cost several times over on a
-# shared one (measured, README "Performance"): one core per kernel is the robust choice for a workshop.
-MAX_THREADS = 2
+# A second thread buys the course's tiny models ~20% on a quiet 2-core machine (lesson 04: 13.1 s vs 16.1 s) and
+# costs several times over when the cores are shared (66 s vs 16 s beside two busy processes; on a busy 9-agent
+# machine, over 9 min vs 64 s): one thread per kernel is the robust choice for a workshop. A machine of one's own
+# can raise the cap with SIMPLEX_EDU_MAX_THREADS; the affinity mask and the cgroup quota still bound it.
+MAX_THREADS = 1
+CAP_VARIABLE = "SIMPLEX_EDU_MAX_THREADS"
 # What torch (OpenMP, MKL) and numpy's BLAS (OpenBLAS) read when they load; the first is the learner's knob.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -156,7 +159,9 @@ def apply_cpu_budget(environ: "os._Environ[str] | dict[str, str] | None" = None,
     """
     global _applied
     environ = os.environ if environ is None else environ
-    threads = cpu_budget(quota=cgroup_cpu_limit(root, proc_cgroup))
+    cap = environ.get(CAP_VARIABLE, "").strip()
+    threads = cpu_budget(quota=cgroup_cpu_limit(root, proc_cgroup),
+                         cap=int(cap) if cap.isdigit() and int(cap) > 0 else MAX_THREADS)
     explicit = explicit_setting(environ)
     torch = sys.modules.get("torch")
     if explicit is not None:

@@ -134,3 +134,14 @@ def test_torch_loaded_first_on_its_default_gets_the_budget():
 
 def test_omp_num_threads_is_respected_in_a_kernel_like_process():
     assert _fresh_python("import simplex_edu, torch; print(torch.get_num_threads())", OMP_NUM_THREADS="2") == "2"
+
+
+def test_the_cap_can_be_raised_on_a_machine_of_ones_own_but_the_quota_still_bounds_it(tmp_path, monkeypatch):
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setattr(cpu, "affinity_cpus", lambda: 16)
+    environ = {cpu.CAP_VARIABLE: "4"}
+    assert cpu.apply_cpu_budget(environ, fake_v2(tmp_path / "a", {"": "max 100000"}), "0::/\n")["threads"] == 4
+    environ = {cpu.CAP_VARIABLE: "4"}
+    assert cpu.apply_cpu_budget(environ, fake_v2(tmp_path / "b", {"": "200000 100000"}), "0::/\n")["threads"] == 2
+    environ = {cpu.CAP_VARIABLE: "many"}  # not a number: the default cap
+    assert cpu.apply_cpu_budget(environ, fake_v2(tmp_path / "c", {"": "max 100000"}), "0::/\n")["threads"] == 1
