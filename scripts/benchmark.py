@@ -32,7 +32,9 @@ IDLE_MB = 320.0  # a finished lesson's idle kernel: six of them, one at a time, 
 MARKER = "SIMPLEX_EDU_BENCHMARK "
 PROBE = ("import json\nfrom simplex_edu.widgets import median_update_ms\n"
          f"print({MARKER!r} + json.dumps(median_update_ms()))")
-THREADS_PROBE = f"import torch\nprint({MARKER!r} + str(torch.get_num_threads()))"
+# torch's thread count, without importing torch into a lesson that does not use it ("–" then).
+THREADS_PROBE = ("import sys\n_torch = sys.modules.get('torch')\n"
+                 f"print({MARKER!r} + (str(_torch.get_num_threads()) if _torch else '–'))")
 # A learner's kernel has none of these (the tests and `simplex-edu execute` set them to 1; a learner does not).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "SIMPLEX_EDU_CPU_BUDGET")
 IDLE_SETTLE_S = 1.0  # after the last cell, before the idle kernel is measured
@@ -95,7 +97,7 @@ def run_notebook(path: Path, quick: bool = False) -> dict:
             client.execute_cell(cell, index)
         row["seconds"] = time.perf_counter() - start
         threads = probe_output(client.execute_cell(notebook.cells[cells], cells))
-        row["threads"] = int(threads) if threads else None
+        row["threads"] = threads
         monitor.running = False
         row["memory_mb"] = monitor.peak / 2**20
         if not quick:
