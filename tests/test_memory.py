@@ -49,3 +49,29 @@ def test_training_does_not_load_torch_compile():
             "history = train(model, batch, loss, TrainConfig(steps=20, progress=False))\n"
             "print(history.losses[-1] < history.losses[0], 'torch._dynamo' in sys.modules)")
     assert subprocess.check_output([sys.executable, "-c", code], text=True).split() == ["True", "False"]
+
+
+FRAGMENTING_CELL = """
+import psutil
+blocks = [bytearray(4000) for _ in range(50000)]  # 200 MB in 4 KB blocks from malloc's heap
+kept = blocks[::10]  # every tenth stays alive, so the freed ones are holes malloc cannot trim by itself
+del blocks
+"""
+
+
+def _growth_after_a_cell(import_course: bool) -> float:
+    """MB a fresh IPython shell still holds after a cell that frees 90% of 200 MB (with or without the course)."""
+    code = ("import psutil\nfrom IPython.core.interactiveshell import InteractiveShell\n"
+            "shell = InteractiveShell.instance()\n"
+            + ("import simplex_edu\n" if import_course else "")
+            + "before = psutil.Process().memory_info().rss\n"
+            f"shell.run_cell({FRAGMENTING_CELL!r})\n"
+            "print((psutil.Process().memory_info().rss - before) / 2**20)")
+    return float(subprocess.check_output([sys.executable, "-c", code], text=True).split()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim: Linux only")
+def test_freed_memory_goes_back_to_the_os_after_each_cell():
+    without, with_course = _growth_after_a_cell(False), _growth_after_a_cell(True)
+    assert without > 150, f"the control kept only {without:.0f} MB: the cell does not fragment the heap"
+    assert with_course < 60, f"after the cell the kernel still holds {with_course:.0f} MB of the 20 MB kept"
