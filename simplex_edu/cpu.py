@@ -169,8 +169,11 @@ def apply_cpu_budget(environ: "os._Environ[str] | dict[str, str] | None" = None,
         return _applied
     if torch is not None and hasattr(torch, "get_num_threads"):
         current = torch.get_num_threads()
-        if current not in _torch_default_threads() or current <= threads:
+        if current not in _torch_default_threads():
             _applied = {"threads": None, "reason": f"kept torch.set_num_threads({current}), set before"}
+            return _applied
+        if current <= threads:
+            _applied = {"threads": current, "reason": "torch already within the CPU budget"}
             return _applied
         torch.set_num_threads(threads)
     for name in (*THREAD_VARIABLES, MARKER):

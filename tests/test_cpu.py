@@ -97,6 +97,7 @@ def test_a_learners_thread_variable_is_kept(tmp_path):
     applied = cpu.apply_cpu_budget(environ, fake_v2(tmp_path, {"": "100000 100000"}), "0::/\n")
     assert applied["threads"] is None and "OMP_NUM_THREADS=3" in str(applied["reason"])
     assert environ == {"OMP_NUM_THREADS": "3"}  # nothing added, nothing changed
+    assert cpu.status() == "kept the learner's OMP_NUM_THREADS=3"
 
 
 def test_the_courses_own_variables_are_not_mistaken_for_the_learners(tmp_path, monkeypatch):
@@ -121,8 +122,9 @@ def test_import_sizes_torchs_pool_without_importing_torch():
 
 def test_torch_set_num_threads_before_the_import_is_kept():
     """The learner chose 7 threads before importing the course (a count torch would not pick by itself)."""
-    out = _fresh_python("import torch; torch.set_num_threads(7); import simplex_edu; print(torch.get_num_threads())")
-    assert out == "7"
+    out = _fresh_python("import torch; torch.set_num_threads(7); import simplex_edu; "
+                        "print(torch.get_num_threads(), simplex_edu.cpu.status())")
+    assert out == "7 kept torch.set_num_threads(7), set before"
 
 
 def test_torch_loaded_first_on_its_default_gets_the_budget():
