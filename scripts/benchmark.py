@@ -1,16 +1,22 @@
 """Budget benchmark: run every solution notebook in a fresh kernel and print a table against COURSE.md's budgets.
 
-    python scripts/benchmark.py [NOTEBOOK ...]
+    python scripts/benchmark.py [--quick] [--busy N] [NOTEBOOK ...]
 
-For each notebook: wall seconds top to bottom, peak memory of its kernel (RSS, sampled every 20 ms), and the
-median latency of an explorer update (compute + redraw, first control stepped through its range). Also the
-import cost of `simplex_edu` beyond torch. A benchmark, not a test: it prints, it does not fail the suite.
+For each notebook: wall seconds top to bottom, peak memory of its kernel (RSS, sampled every 20 ms), the memory
+its kernel still holds once the lesson is over and idle (RSS and USS), the median latency of an explorer update
+(compute + redraw, first control stepped through its range), and the same notebook again beside ``--busy`` (2)
+processes that spin on the CPU, as a ratio to the time alone (a workshop's shared CPU; goal <= 1.8x, fair share
+on 2 cores is 1.5x). Kernels get the environment a learner has: no thread variables. Also the import cost of
+`simplex_edu` beyond torch. ``--quick`` measures only the two wall times. A benchmark, not a test: it prints, it
+does not fail the suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -22,11 +28,17 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-BUDGET = {"seconds": 60.0, "aim_seconds": 30.0, "memory_mb": 1536.0, "aim_memory_mb": 1024.0, "update_ms": 100.0,
-          "import_s": 0.5}
+IDLE_MB = 320.0  # a finished lesson's idle kernel: six of them, one at a time, in a 2 GB Binder pod
 MARKER = "SIMPLEX_EDU_BENCHMARK "
 PROBE = ("import json\nfrom simplex_edu.widgets import median_update_ms\n"
          f"print({MARKER!r} + json.dumps(median_update_ms()))")
+# torch's thread count, without importing torch into a lesson that does not use it ("–" then).
+THREADS_PROBE = ("import sys\n_torch = sys.modules.get('torch')\n"
+                 f"print({MARKER!r} + (str(_torch.get_num_threads()) if _torch else '–'))")
+# A learner's kernel has none of these (the tests and `simplex-edu execute` set them to 1; a learner does not).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "SIMPLEX_EDU_CPU_BUDGET")
+IDLE_SETTLE_S = 1.0  # after the last cell, before the idle kernel is measured
+BUSY_CODE = "while True: pass"
 
 
 class PeakMemory(threading.Thread):
@@ -46,24 +58,76 @@ class PeakMemory(threading.Thread):
             time.sleep(self.interval)
 
 
-def run_notebook(path: Path) -> dict:
-    """Execute one notebook (plus a probe cell timing its explorers) and return its measurements."""
+def learner_env() -> dict[str, str]:
+    """This process's environment without thread variables: what a kernel in a learner's JupyterLab sees."""
+    return {key: value for key, value in os.environ.items() if key not in THREAD_VARIABLES}
+
+
+def probe_output(cell: dict) -> str | None:
+    """The text a probe cell printed after the marker, or None."""
+    text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+    return text.split(MARKER, 1)[1].strip() if MARKER in text else None
+
+
+def idle_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, USS) of a kernel process in MB: everything it maps, and what only it holds."""
+    info = psutil.Process(pid).memory_full_info()
+    return info.rss / 2**20, info.uss / 2**20
+
+
+def run_notebook(path: Path, quick: bool = False) -> dict:
+    """Execute one notebook in a learner's kernel environment and return its measurements.
+
+    Probe cells after the lesson read torch's thread count and, unless ``quick``, the idle kernel's memory and
+    the explorers' update latency (in that order: timing the explorers draws figures).
+    """
     notebook = nbformat.read(path, as_version=4)
+    cells = len(notebook.cells)
+    notebook.cells.append(nbformat.v4.new_code_cell(THREADS_PROBE))
     notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    with client.setup_kernel():
-        monitor = PeakMemory(client.km.provisioner.process.pid)
+    row: dict = {"notebook": path.name}
+    with client.setup_kernel(env=learner_env()):
+        pid = client.km.provisioner.process.pid
+        monitor = PeakMemory(pid)
         monitor.start()
         start = time.perf_counter()
-        for index, cell in enumerate(notebook.cells[:-1]):
+        for index, cell in enumerate(notebook.cells[:cells]):
             client.execute_cell(cell, index)
-        seconds = time.perf_counter() - start
-        probe = client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1)
+        row["seconds"] = time.perf_counter() - start
+        threads = probe_output(client.execute_cell(notebook.cells[cells], cells))
+        row["threads"] = threads
         monitor.running = False
-    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
-    update = json.loads(text.split(MARKER, 1)[1]) if MARKER in text else None
-    return {"notebook": path.name, "seconds": seconds, "memory_mb": monitor.peak / 2**20, "update_ms": update}
+        row["memory_mb"] = monitor.peak / 2**20
+        if not quick:
+            time.sleep(IDLE_SETTLE_S)
+            row["idle_rss_mb"], row["idle_uss_mb"] = idle_memory_mb(pid)
+            update = probe_output(client.execute_cell(notebook.cells[cells + 1], cells + 1))
+            row["update_ms"] = json.loads(update) if update else None
+    return row
+
+
+@contextlib.contextmanager
+def busy_processes(count: int):
+    """``count`` Python processes spinning on the CPU (other learners' kernels), stopped on exit."""
+    spinners = [subprocess.Popen([sys.executable, "-c", BUSY_CODE]) for _ in range(count)]
+    try:
+        yield spinners
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        for spinner in spinners:
+            spinner.wait(timeout=10)
+
+
+def run_shared(path: Path, busy: int = 2, quick: bool = False) -> dict:
+    """One notebook alone, then again beside ``busy`` spinning processes; the alone row plus the loaded time."""
+    row = run_notebook(path, quick=quick)
+    with busy_processes(busy):
+        row["busy_seconds"] = run_notebook(path, quick=True)["seconds"]
+    row["ratio"] = row["busy_seconds"] / row["seconds"]
+    return row
 
 
 SHARED_MODULES = "simplex_edu.training, simplex_edu.compute, simplex_edu.checks, simplex_edu.plots, simplex_edu.widgets"
@@ -86,21 +150,43 @@ def verdict(value: float | None, budget: float, aim: float | None = None) -> str
     return "ok" if aim is None or value <= aim else "ok (over aim)"
 
 
+def row_line(row: dict, quick: bool) -> str:
+    """One table row: the budgets' verdicts beside the measurements."""
+    ratio = f"{row['seconds']:.1f} | {row['busy_seconds']:.1f} | {row['ratio']:.2f}× {verdict(row['ratio'], 1.8)}"
+    if quick:
+        return f"| {row['notebook']} | {row['threads']} | {ratio} |"
+    update = f"{row['update_ms']:.0f}" if row["update_ms"] is not None else "no explorer"
+    return (f"| {row['notebook']} | {row['threads']} | {ratio} "
+            f"| {row['memory_mb']:.0f} {verdict(row['memory_mb'], 1536, 1024)} "
+            f"| {row['idle_rss_mb']:.0f} {verdict(row['idle_rss_mb'], IDLE_MB)} / {row['idle_uss_mb']:.0f} "
+            f"| {update} {verdict(row['update_ms'], 100)} |")
+
+
 def main() -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="solution notebooks (default: all of them)")
+    parser.add_argument("--quick", action="store_true", help="wall times alone and shared only")
+    parser.add_argument("--busy", type=int, default=2, help="spinning processes beside the shared run (default 2)")
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-    print(f"machine: {psutil.cpu_count()} cores, python {sys.version.split()[0]}")
-    print("| notebook | wall s (≤ 60, aim 30) | peak kernel MB (≤ 1536, aim 1024) | explorer update median ms (≤ 100) |")
-    print("|---|---|---|---|")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"benchmark: no such notebook: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    print(f"machine: {psutil.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run, "
+          f"python {sys.version.split()[0]}; kernels without thread variables; shared = beside {args.busy} "
+          f"busy processes")
+    header = f"| notebook | torch threads | wall s alone (≤ 60, aim 30) | wall s shared | shared / alone (≤ 1.8) |"
+    if not args.quick:
+        header += (f" peak kernel MB (≤ 1536, aim 1024) | idle kernel MB RSS (≤ {IDLE_MB:.0f}) / USS "
+                   f"| explorer update median ms (≤ 100) |")
+    print(header)
+    print("|---" * header.count(" |") + "|")
     for path in paths:
-        row = run_notebook(path)
-        update = f"{row['update_ms']:.0f}" if row["update_ms"] is not None else "no explorer"
-        print(f"| {row['notebook']} | {row['seconds']:.1f} {verdict(row['seconds'], 60, 30)} "
-              f"| {row['memory_mb']:.0f} {verdict(row['memory_mb'], 1536, 1024)} "
-              f"| {update} {verdict(row['update_ms'], 100)} |", flush=True)
+        print(row_line(run_shared(path, args.busy, args.quick), args.quick), flush=True)
+    if args.quick:
+        return 0
     overhead = import_overhead()
     print(f"\n`import simplex_edu` beyond `import torch`: {overhead:.3f} s ({verdict(overhead, 0.5)}, budget 0.5 s)")
     shared = import_overhead(SHARED_MODULES)

@@ -40,6 +40,43 @@ class History:
         return float(np.mean(tail))
 
 
+class AdamW:
+    """torch.optim.AdamW's update, step for step (its single-tensor path, the one it takes on the CPU).
+
+    Why not torch.optim: its optimizers import torch.compile's machinery (torch._dynamo: ~800 modules, ~70 MB
+    in every kernel, measured) on first use, and the course never compiles. Tests pin this to torch's results.
+    """
+
+    def __init__(self, params, lr: float, weight_decay: float = 0.0, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.weight_decay, self.betas, self.eps, self.steps = lr, weight_decay, betas, eps, 0
+        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+
+    def zero_grad(self) -> None:
+        """Drop every gradient (as ``set_to_none=True``)."""
+        for param in self.params:
+            param.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One AdamW step on every parameter that has a gradient."""
+        beta1, beta2 = self.betas
+        self.steps += 1
+        step_size = self.lr / (1 - beta1 ** float(self.steps))
+        correction2_sqrt = (1 - beta2 ** float(self.steps)) ** 0.5
+        for param, exp_avg, exp_avg_sq in zip(self.params, self.exp_avg, self.exp_avg_sq):
+            if param.grad is None:
+                continue
+            grad = param.grad
+            if self.weight_decay != 0:
+                param.mul_(1 - self.lr * self.weight_decay)
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            param.addcdiv_(exp_avg, (exp_avg_sq.sqrt() / correction2_sqrt).add_(self.eps), value=-step_size)
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, numpy and torch; return a torch generator to draw training data from."""
     random.seed(seed)
@@ -66,7 +103,7 @@ def train(
     """
     generator = seed_everything(config.seed)
     device = next(model.parameters()).device
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = History()
     start = time.perf_counter()
     model.train()
@@ -74,15 +111,14 @@ def train(
     drop_step = config.steps if config.lr_drop_at is None else int(config.lr_drop_at * config.steps)
     for step in bar:
         if step == drop_step:  # a lower rate at the end stops the answers jittering from step to step
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr / 10
+            optimizer.lr = config.lr / 10
         if on_step is not None:
             on_step(step, model)
             model.train()
         batch = tuple(t.to(device) if isinstance(t, torch.Tensor) else t
                       for t in make_batch(config.batch_size, generator))
         loss = loss_fn(model, *batch)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         history.losses.append(loss.item())
