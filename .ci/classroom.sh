@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/pip install -q -c constraints.txt -e ".[test,teach]"
-SIMPLEX_EDU_CLASSROOM=1 .venv/bin/python -m pytest tests/test_classroom.py -n 0 -q -s -m classroom  # the fast classroom tests run in the default suite
+SIMPLEX_EDU_CLASSROOM=1 .venv/bin/python -m pytest tests/test_classroom.py -n 0 -q -s  # with nbgrader: none skipped
