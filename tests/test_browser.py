@@ -14,6 +14,7 @@ skip, unless ``SIMPLEX_EDU_REQUIRE_BROWSER=1`` (set in CI), where a missing brow
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -28,7 +29,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import nbformat
 import pytest
@@ -199,21 +200,23 @@ class JupyterLab:
         psutil.wait_procs(children, timeout=10)
 
 
-@pytest.fixture(scope="module")
-def jupyterlab() -> Iterator[JupyterLab]:
-    """A JupyterLab server on a temporary copy of ``lessons/``, stopped when the module's tests end."""
+@contextlib.contextmanager
+def serve_lessons(prefix: str, configure: Callable[[dict, Path], None] | None = None) -> Iterator[JupyterLab]:
+    """A JupyterLab on a temporary copy of ``lessons/`` (``configure(env, home)`` may adjust it first); stopped after."""
     reason = browser_missing()
     if reason:
         if REQUIRED:
             pytest.fail(f"SIMPLEX_EDU_REQUIRE_BROWSER is set but {reason}", pytrace=False)
         pytest.skip(reason)
-    with tempfile.TemporaryDirectory(prefix="simplex-edu-browser-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         home = Path(tmp)
         shutil.copytree(LESSONS, home / "root" / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         env = write_jupyter_config(home / "jupyter")
+        if configure is not None:
+            configure(env, home)
         for attempt in range(3):  # the free port can be taken before the server binds it; then try another
             try:
-                server = JupyterLab(home / "root", env, home / "server.log")
+                server = JupyterLab(home / "root", env, home / f"server{attempt}.log")
                 break
             except RuntimeError:
                 if attempt == 2:
@@ -222,6 +225,13 @@ def jupyterlab() -> Iterator[JupyterLab]:
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab() -> Iterator[JupyterLab]:
+    """A JupyterLab server on a temporary copy of ``lessons/``, stopped when the module's tests end."""
+    with serve_lessons("simplex-edu-browser-") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

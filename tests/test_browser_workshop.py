@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,8 +26,8 @@ from typing import Iterator
 import pytest
 
 from test_browser import (  # noqa: F401 (browser is a fixture used by name)
-    KERNEL_IDLE, LESSONS, PAGE_LOAD, REQUIRED, JupyterLab, browser, browser_missing, error_outputs, run_all,
-    save_screenshot, wait_for_kernel_idle, write_jupyter_config)
+    KERNEL_IDLE, LESSONS, PAGE_LOAD, JupyterLab, browser, error_outputs, run_all, save_screenshot, serve_lessons,
+    wait_for_kernel_idle)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(os.environ.get("SIMPLEX_EDU_WORKSHOP_BROWSER", "") in ("", "0"),
@@ -95,32 +94,18 @@ def binder_settings(env: dict[str, str], home: Path) -> None:
     (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.json").write_text(json.dumps(config))
 
 
+def learner_binder_settings(env: dict, home: Path) -> None:
+    """A learner's kernels (the course sizes its threads itself) under the Binder configuration."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.pop(name, None)
+    binder_settings(env, home)
+
+
 @pytest.fixture(scope="module")
 def jupyterlab() -> Iterator[JupyterLab]:
     """A JupyterLab with the Binder configuration on a temporary copy of ``lessons/``, kernels as a learner's."""
-    reason = browser_missing()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"SIMPLEX_EDU_REQUIRE_BROWSER is set but {reason}", pytrace=False)
-        pytest.skip(reason)
-    with tempfile.TemporaryDirectory(prefix="simplex-edu-workshop-") as tmp:
-        home = Path(tmp)
-        shutil.copytree(LESSONS, home / "root" / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        env = write_jupyter_config(home / "jupyter")
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env.pop(name, None)  # as a learner's kernel: the course sizes its threads itself
-        binder_settings(env, home)
-        for attempt in range(3):  # the free port can be taken before the server binds it; then try another
-            try:
-                server = JupyterLab(home / "root", env, home / f"server{attempt}.log")
-                break
-            except RuntimeError:
-                if attempt == 2:
-                    raise
-        try:
-            yield server
-        finally:
-            server.stop()
+    with serve_lessons("simplex-edu-workshop-", learner_binder_settings) as server:
+        yield server
 
 
 def close_notebook(page) -> None:
