@@ -5,7 +5,7 @@ binder/overrides.json for JupyterLab's settings), as a learner on a 2 GB Binder 
 ``lessons/``, in course order: open it, Run All, save, close its tab, and require that its kernel is shut down
 (the setting under test: closing a notebook must not leave its kernel behind). Throughout, the resident memory
 of all kernels together is sampled; its peak must stay under 1.8 GB, and each finished lesson's idle kernel
-must hold at most 320 MB (issue 14: a learner who leaves kernels running still fits six lessons in 2 GB).
+must hold at most 320 MB (issue 14's target for a 2 GB Binder pod).
 
 Takes several minutes (six lessons run in a browser), so it is opt-in: set SIMPLEX_EDU_WORKSHOP_BROWSER=1
 (`.ci/workshop.sh` does). Reuses the browser machinery of tests/test_browser.py.

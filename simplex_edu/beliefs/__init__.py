@@ -321,7 +321,7 @@ def plot_probe_comparison(result: dict) -> Figure:
 
 def plot_levels(true_beliefs: np.ndarray, hidden: np.ndarray, transitions: np.ndarray) -> Figure:
     """Three levels side by side: beliefs, the behaviour they imply (belief @ B), and the hidden state's variance."""
-    fig, axes = new_figure(1, 3, 12, 3.4)
+    fig, axes = new_figure(1, 3, 12, 4.6)
     scatter_beliefs(axes[0], true_beliefs, true_beliefs, "beliefs: P(hidden state | tokens so far)")
     scatter_beliefs(axes[1], next_token_probs(true_beliefs, transitions), true_beliefs,
                     "behaviour: P(next token) = belief @ B")
