@@ -6,9 +6,9 @@ For each notebook: wall seconds top to bottom, peak memory of its kernel (RSS, s
 its kernel still holds once the lesson is over and idle (RSS and USS), the median latency of an explorer update
 (compute + redraw, first control stepped through its range), and the same notebook again beside ``--busy`` (2)
 processes that spin on the CPU, each in its own session like another learner's kernel, as a ratio to the time
-alone (a workshop's shared CPU; goal <= 1.8x, fair share on 2 cores is 1.5x; medians of 3 for quick notebooks). Kernels get the environment a learner has: no thread variables. Also the import cost of
-`simplex_edu` beyond torch. ``--quick`` measures only the two wall times. A benchmark, not a test: it prints, it
-does not fail the suite.
+alone (a workshop's shared CPU; goal <= 1.8x, fair share on 2 cores is 1.5x; medians of 3 for quick notebooks).
+Kernels get the environment a learner has: no thread variables. Also the import cost of `simplex_edu` beyond torch.
+``--quick`` measures only the two wall times. A benchmark, not a test: it prints, it does not fail the suite.
 """
 
 from __future__ import annotations

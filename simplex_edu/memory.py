@@ -6,7 +6,7 @@ not returned (measured: README "Performance"). ``malloc_trim(0)`` hands it back 
 millisecond, so ``release_after_each_cell`` (run once by ``import simplex_edu``) calls it after every cell in a
 Jupyter kernel. It also pins malloc's mmap threshold at its default 128 KB: glibc raises it after each large
 block freed, so batch-sized tensors then come from the heap and leave holes there (lesson 03: 24 MB more
-heap when idle). Elsewhere (a script, macOS, Windows, musl) it does nothing.
+heap when idle). Outside a kernel (a script) it does nothing; without glibc (macOS, Windows, musl) it does not trim.
 
 Before trimming it collects reference cycles, on every platform. A figure that was shown and closed is a cycle
 (figure ↔ axes ↔ artists) holding its canvas's pixel buffer, several MB; Python's full collection, the only one

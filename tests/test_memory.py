@@ -61,7 +61,7 @@ del blocks
 
 
 def _growth_after_cells(import_course: bool, *cells: str) -> float:
-    """MB a fresh IPython shell holds after running ``cells`` (with or without the course) beyond what it held before."""
+    """MB a fresh IPython shell holds after ``cells`` (with or without the course), beyond what it held before."""
     code = ("import psutil\nfrom IPython.core.interactiveshell import InteractiveShell\n"
             "shell = InteractiveShell.instance()\n"
             + ("import simplex_edu\n" if import_course else "")
