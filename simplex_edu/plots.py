@@ -89,3 +89,12 @@ def break_even_label(break_even: float, last_query: float) -> str:
     if break_even > last_query:
         return f"break-even Q* = {break_even:,.0f}:\nbeyond this range → "
     return f" break-even\n Q* = {break_even:,.0f}"
+
+
+def describe(fig, text: str):
+    """Attach a text alternative (what the figure shows and what to read from it) to a figure; returns the figure.
+
+    The notebook output and the site's ``alt`` carry it, so a screen reader reads the sentence, not a file name.
+    """
+    fig.alt_text = " ".join(text.split())
+    return fig
