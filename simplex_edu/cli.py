@@ -1,38 +1,57 @@
 """The simplex-edu command: argument parsing and dispatch only; each job lives in its own module.
 
-To add a subcommand: write a module with ``register(commands)`` (see ``simplex_edu.command``), import it
-below and add it to ``COMMAND_MODULES``.
+``COMMANDS`` lists every subcommand with the module that registers it (``register(commands)``, see
+``simplex_edu.command``) and its one-line help. A call imports only the module of the command it runs, so
+``simplex-edu --help`` and ``simplex-edu list`` start without loading nbformat, Jupyter or torch. To add a
+subcommand: write its module's ``register``, then add a row here (``tests/test_cli_speed.py`` holds the help
+lines to the module's own).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-from simplex_edu import authoring, classroom, launcher, site
 from simplex_edu.command import CommandError
-# Still importable from here, as before the split, for tools that call them as `cli.build(...)`.
-from simplex_edu.authoring import BuildError, build, build_lesson, build_to_temp, stub_solutions  # noqa: F401
-from simplex_edu.launcher import copy_lessons  # noqa: F401
 
-# The learner's launcher first, then the authors' tools: the order `simplex-edu --help` lists them in.
-COMMAND_MODULES = (launcher, authoring, classroom, site)
+# name: (module, help), in the order `simplex-edu --help` lists them: the learner's launcher, then the authors' tools.
+COMMANDS = {
+    "start": ("launcher", "copy the lessons into a folder and open JupyterLab there"),
+    "list": ("launcher", "list the lessons with their time estimates"),
+    "build": ("authoring", "(authors) generate lessons/ from solutions/"),
+    "execute": ("authoring", "(authors) run solution notebooks in place, as the tests do"),
+    "classroom": ("classroom", "(teachers) write a ready nbgrader course into DIR"),
+    "site": ("site", "(authors) build the course website into a folder (needs the docs extra)"),
+}
 
 
-def parser() -> argparse.ArgumentParser:
-    """The ``simplex-edu`` argument parser with every module's subcommands."""
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``simplex-edu`` argument parser: every subcommand in full, or (given ``command``) only that one's
+    module loaded and the others as names with their help."""
     top = argparse.ArgumentParser(
         prog="simplex-edu",
         description="Where do you pay for an answer? Start the course's lessons, or (authors) build them.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    wanted = list(dict.fromkeys(module for module, _ in COMMANDS.values())) if command is None else \
+        [COMMANDS[command][0]] if command in COMMANDS else []
+    loaded: set[str] = set()
+    for name, (module, text) in COMMANDS.items():
+        if module in wanted and module not in loaded:
+            importlib.import_module(f"simplex_edu.{module}").register(commands)
+            loaded.add(module)
+        if name not in commands.choices:
+            commands.add_parser(name, help=text)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``simplex-edu`` command: a failure is one line on stderr and exit code 1."""
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    top = parser(next((word for word in argv if not word.startswith("-")), ""))
+    args, unknown = top.parse_known_args(argv)
+    if unknown:  # a mistyped option: the subcommand's usage, not the top level's
+        top._subparsers._group_actions[0].choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.run(args)
     except CommandError as error:

@@ -16,12 +16,13 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+import webbrowser
 from pathlib import Path
-
-import nbformat
+from typing import Any
 
 from simplex_edu.command import CommandError
 
@@ -171,9 +172,9 @@ def copy_lessons(source: Path, target: Path, fresh: bool = False) -> dict[str, l
 def lesson_index(notebooks: list[Path]) -> list[tuple[str, str, int | None]]:
     """(file name, title, minutes) for every lesson, read from its first heading and 'Time: ~N min'."""
     index = []
-    for path in notebooks:
-        notebook = nbformat.read(path, as_version=4)
-        intro = "\n".join(c.source for c in notebook.cells[:4] if c.cell_type == "markdown")
+    for path in notebooks:  # plain JSON, not nbformat: `list` starts in a fraction of a second
+        cells = json.loads(path.read_bytes())["cells"][:4]
+        intro = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
         title = next((line.lstrip("# ").strip() for line in intro.splitlines() if line.startswith("# ")), path.stem)
         minutes = _TIME.search(intro)
         index.append((path.name, title, int(minutes.group(1)) if minutes else None))
@@ -196,8 +197,10 @@ def _print_report(report: dict[str, list[str]], target: Path, kind: str) -> None
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    for name, title, minutes in lesson_index(course_notebooks(LESSONS)):
-        print(f"{name:<34} {('~%d min' % minutes) if minutes else '':>9}  {title}")
+    index = lesson_index(course_notebooks(LESSONS))
+    width = max(len(name) for name, _, _ in index)
+    for name, title, minutes in index:
+        print(f"{name:<{width}} {('~%d min' % minutes) if minutes else '':>8}  {title}")
     print("Worked solutions: `simplex-edu start --solutions` copies them into a folder of their own.")
     return 0
 
@@ -211,12 +214,52 @@ def _run_start(args: argparse.Namespace) -> int:
         return 1
     if args.no_open:
         return 0
+    running = running_server(target)
+    if running:  # a second server on the same notebooks would let two kernels write one file
+        url = f"{running['url'].rstrip('/')}/lab?token={running.get('token', '')}"
+        print(f"JupyterLab already runs on {target} (process {running['pid']}): opening it, not starting another. "
+              f"Its address: {url}")
+        webbrowser.open(url)
+        return 0
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={target}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers (Docker, some cloud notebooks) run as root
         command.append("--allow-root")
     # So `!simplex-edu ...` in a notebook finds this installation even when its environment was never activated.
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    return subprocess.call(command, env=env)
+    return run_jupyterlab(command, env)
+
+
+def running_server(folder: Path) -> dict[str, Any] | None:
+    """The running Jupyter server whose root is ``folder`` (from Jupyter's list of running servers), or None."""
+    from jupyter_server.serverapp import list_running_servers  # only `start` needs Jupyter
+
+    for info in list_running_servers():
+        if Path(info.get("root_dir", "")).resolve() == folder.resolve():
+            return info
+    return None
+
+
+def run_jupyterlab(command: list[str], env: dict[str, str], grace: float = 30) -> int:
+    """Run JupyterLab until it exits, or until Ctrl-C: then stop it cleanly (kernels shut down, its runtime file
+    removed) and say so in one line."""
+    # Its own session on POSIX: the terminal's Ctrl-C reaches only this process, which then stops JupyterLab with
+    # SIGTERM (a Ctrl-C of its own would ask "Shutdown this Jupyter server (y/[n])?").
+    server = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        try:
+            server.terminate()
+            try:
+                server.wait(grace)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        print("\nsimplex-edu start: stopped JupyterLab; the same command starts it again")
+        return 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -330,7 +330,8 @@ def test_authoring_guide_shows_the_setup_cell_the_build_makes():
 def test_start_opens_jupyterlab_on_the_folder_with_this_installation_on_path(course, tmp_path, monkeypatch):
     """So `!simplex-edu start --solutions` works in a notebook even when the venv was never activated."""
     calls = []
-    monkeypatch.setattr(launcher.subprocess, "call", lambda command, env: calls.append((command, env)) or 0)
+    monkeypatch.setattr(launcher, "running_server", lambda folder: None)
+    monkeypatch.setattr(launcher, "run_jupyterlab", lambda command, env: calls.append((command, env)) or 0)
     assert cli.main(["start", str(tmp_path / "work")]) == 0
     (command, env), = calls
     assert command[1:3] == ["-m", "jupyterlab"] and f"--ServerApp.root_dir={tmp_path / 'work'}" in command
