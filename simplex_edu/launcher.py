@@ -230,11 +230,18 @@ def _run_start(args: argparse.Namespace) -> int:
 
 
 def running_server(folder: Path) -> dict[str, Any] | None:
-    """The running Jupyter server whose root is ``folder`` (from Jupyter's list of running servers), or None."""
-    from jupyter_server.serverapp import list_running_servers  # only `start` needs Jupyter
+    """The running Jupyter server whose root is ``folder`` (from the ``jpserver-*.json`` files every Jupyter
+    server writes into Jupyter's runtime folder while it runs), or None."""
+    from jupyter_core.paths import jupyter_runtime_dir  # not jupyter_server.serverapp: 5 s to import under load
+    from jupyter_server.utils import check_pid
 
-    for info in list_running_servers():
-        if Path(info.get("root_dir", "")).resolve() == folder.resolve():
+    for path in sorted(Path(jupyter_runtime_dir()).glob("jpserver-*.json")):
+        try:
+            info = json.loads(path.read_bytes())
+        except (OSError, ValueError):  # being written, or removed meanwhile
+            continue
+        if isinstance(info, dict) and "pid" in info and check_pid(info["pid"]) \
+                and Path(info.get("root_dir", "")).resolve() == folder.resolve():
             return info
     return None
 

@@ -1,0 +1,58 @@
+"""`simplex-edu start` with a real JupyterLab: a second start on the same folder opens the running server, and a
+real Ctrl-C (SIGINT) stops it in one line, exit code 0, with no runtime file left behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT as a POSIX terminal does")
+
+
+def _wait_for(condition, seconds: float, what: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert process.poll() is None, f"simplex-edu start exited early: {process.communicate()}"
+        assert time.monotonic() < deadline, f"no {what} after {seconds} s"
+        time.sleep(0.2)
+
+
+def test_second_start_opens_the_running_server_and_ctrl_c_stops_it_cleanly(tmp_path):
+    runtime = tmp_path / "runtime"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "BROWSER": "true", "PYTHONUNBUFFERED": "1"}  # `true URL`: a browser that opens nothing
+    command = [sys.executable, "-m", "simplex_edu.cli", "start", str(tmp_path / "work")]
+    first = subprocess.Popen(command, env=env, cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: list(runtime.glob("jpserver-*.json")), 120, "jpserver-*.json", first)
+        second = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "already runs on" in second.stdout and str(tmp_path / "work") in second.stdout, second.stdout
+        assert len(list(runtime.glob("jpserver-*.json"))) == 1  # no second server
+
+        first.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal sends
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, err
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
+    assert out.strip().splitlines()[-1] == "simplex-edu start: stopped JupyterLab; the same command starts it again"
+    assert not list(runtime.glob("jpserver-*")), "a stale runtime file was left behind"
+
+
+def test_running_server_matches_only_a_live_server_on_the_same_folder(tmp_path, monkeypatch):
+    from simplex_edu import launcher
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for name, pid, root in (("a", int(dead.stdout), "work"), ("b", os.getpid(), "other")):
+        (tmp_path / f"jpserver-{name}.json").write_text(f'{{"pid": {pid}, "root_dir": "{tmp_path / root}"}}')
+    (tmp_path / "jpserver-c.json").write_text('{"pid": ')  # half written
+    assert launcher.running_server(tmp_path / "work") is None
+    assert launcher.running_server(tmp_path / "other")["pid"] == os.getpid()
