@@ -7,12 +7,14 @@ through a folder of links, without its own simplex-edu: offline, quick, and this
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tarfile
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -110,9 +112,10 @@ def _site_listing() -> list[str]:
     return sorted(f"{p.name} {p.stat().st_mtime_ns}" for p in site.iterdir())
 
 
-def test_the_wheel_carries_the_course_and_runs_outside_the_checkout(tmp_path):
-    """sdist → wheel (as `python -m build` does), installed in a fresh venv: list, start, then run lesson 00."""
-    before = _site_listing()
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The course's wheel, built sdist → wheel as `python -m build` does."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     source = tmp_path / "checkout"
     shutil.copytree(ROOT, source, ignore=NOT_SHIPPED)
     dist = tmp_path / "dist"
@@ -124,7 +127,12 @@ def test_the_wheel_carries_the_course_and_runs_outside_the_checkout(tmp_path):
     wheel = dist / subprocess.run([sys.executable, "-c", BUILD, "build_wheel", str(dist)], cwd=unpacked,
                                   capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
     print(f"wheel {wheel.name}: {wheel.stat().st_size / 1e6:.2f} MB; sdist {(dist / sdist).stat().st_size / 1e6:.2f} MB")
+    return wheel
 
+
+def test_the_wheel_carries_the_course_and_runs_outside_the_checkout(wheel, tmp_path):
+    """The wheel installed in a fresh venv: list, start, then run lesson 00."""
+    before = _site_listing()
     with zipfile.ZipFile(wheel) as archive:  # the packaged course is the checkout's, byte for byte
         names = set(archive.namelist())
         for kind in ("lessons", "solutions"):
@@ -156,6 +164,52 @@ def test_the_wheel_carries_the_course_and_runs_outside_the_checkout(tmp_path):
     origin = _run_notebook(python, elsewhere / "simplex-edu-lessons" / "00_welcome.ipynb", env)
     assert origin.startswith(f"FROM {tmp_path / 'venv'}"), origin  # the wheel's package, not the checkout's
     assert _site_listing() == before, "the test environment was modified"
+
+
+CPU_TORCH = ".venv/bin/pip install --no-deps --index-url https://download.pytorch.org/whl/cpu "
+
+
+def _pip_report(python: Path, args: list[str], report: Path) -> list[tuple[str, str]]:
+    """(name, version) of what ``pip install ARGS`` would install into ``python``'s venv (a dry run)."""
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--dry-run", "-q",
+                             "--report", str(report), *args], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PIP_RETRIES": "0"})  # offline, the CPU index fails at once
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [(item["metadata"]["name"].lower(), item["metadata"]["version"])
+            for item in json.loads(report.read_text())["install"]]
+
+
+def test_every_install_route_takes_the_tested_cpu_torch(wheel, tmp_path):
+    """Each README route installs torch alone from the CPU index first; the route without a checkout, resolved
+    in a fresh venv (the git URL replaced by the wheel built from it), adds no CUDA and no other torch."""
+    import shlex
+
+    blocks = re.findall(r"```bash\n(.+?)\n```", (ROOT / "README.md").read_text())
+    routes = [block.split(" && ") for block in blocks if block.startswith("python3 -m venv .venv && ")]
+    assert len(routes) == 3 and all(route[1].startswith(CPU_TORCH) for route in routes), routes
+    pinned = re.search(r"^torch==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
+    anywhere, = [route for route in routes if "git+https" in route[2]]
+    python = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    torch_step = _pip_report(python, shlex.split(anywhere[1])[2:], tmp_path / "torch.json")
+    assert [(name, version.split("+")[0]) for name, version in torch_step] == [("torch", pinned)], torch_step
+
+    # torch as the first step leaves it: this environment's own copy of the same CPU build, linked in
+    torch = metadata.distribution("torch")
+    assert torch.version.split("+")[0] == pinned
+    borrowed = tmp_path / "borrowed"
+    borrowed.mkdir()
+    for entry in (Path(torch.locate_file("torch")), Path(torch.locate_file(f"torch-{torch.version}.dist-info"))):
+        (borrowed / entry.name).symlink_to(entry)
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "borrowed.pth").write_text(f"{borrowed}\n")
+    course_args = [str(wheel) if "git+https" in arg else arg for arg in shlex.split(anywhere[2])[2:]]
+    course_step = _pip_report(python, course_args, tmp_path / "course.json")
+    print(f"the route without a checkout installs {len(course_step)} packages after torch")
+    unwanted = [item for item in course_step if item[0].startswith(("nvidia-", "cuda-", "triton", "torch"))]
+    assert not unwanted, f"the install after torch would add {unwanted}"
+    assert ("simplex-edu", "0.1.0") in course_step
 
 
 def test_colab_setup_cell_installs_the_course_and_nothing_colab_has(tmp_path):
