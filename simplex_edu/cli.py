@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
+from simplex_edu import address
 from simplex_edu.command import CommandError
 
 # name: (module, help), in the order `simplex-edu --help` lists them: the learner's launcher, then the authors' tools.
@@ -24,6 +26,27 @@ COMMANDS = {
     "classroom": ("classroom", "(teachers) write a ready nbgrader course into DIR"),
     "site": ("site", "(authors) build the course website into a folder (needs the docs extra)"),
 }
+
+# name: (the extra it needs, the modules that extra brings, what needs them when the command works without them).
+# `site` cannot build without Sphinx; `classroom` writes the course without nbgrader, but grading it needs nbgrader.
+EXTRAS = {
+    "site": ("docs", ("sphinx", "myst_nb", "sphinx_book_theme"), None),
+    "classroom": ("teach", ("nbgrader",), "grading the course"),
+}
+
+
+def missing_extra(command: str) -> str | None:
+    """What ``command`` lacks here and how to install it, in one line; None if its extra is installed."""
+    extra, modules, later = EXTRAS.get(command, ("", (), None))
+    absent = [module for module in modules if importlib.util.find_spec(module) is None]
+    if not absent:
+        return None
+    from simplex_edu.launcher import REPO_DIR  # a checkout installs its extras from itself
+
+    install = f'pip install -c constraints.txt -e ".[{extra}]"' if (REPO_DIR / "pyproject.toml").is_file() else \
+        f'pip install "simplex-edu[{extra}] @ git+{address.repository_url()}"'
+    needs = f"{later} needs" if later else "needs"
+    return f"{needs} the {extra} extra ({', '.join(absent)} not installed here): {install}"
 
 
 def parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -52,8 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     args, unknown = top.parse_known_args(argv)
     if unknown:  # a mistyped option: the subcommand's usage, not the top level's
         top._subparsers._group_actions[0].choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    missing = missing_extra(args.command)
+    if missing and not EXTRAS[args.command][2]:
+        print(f"simplex-edu {args.command}: {missing}", file=sys.stderr)
+        return 1
     try:
-        return args.run(args)
+        code = args.run(args)
+        if missing and code == 0:  # done without the extra, which the next step needs: said last, where it is seen
+            print(f"simplex-edu {args.command}: {missing}", file=sys.stderr)
+        return code
     except CommandError as error:
         print(f"simplex-edu {args.command}: {error}", file=sys.stderr)
     except OSError as error:  # permissions, a full disk, a vanished folder: the system's reason, in one line

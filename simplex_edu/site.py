@@ -10,7 +10,8 @@ the mistakes each exercise's check recognises (from the catalogue in ``tests/tes
 Nothing on the site is fetched from another host: widget state is not embedded (so no widget manager is
 loaded) and MathJax is served from the site itself. Needs the ``docs`` extra (Sphinx, myst-nb,
 sphinx-book-theme, sphinx-mathjax-offline); this module imports only the standard library until it runs.
-The Sphinx configuration, the home page's text and the stylesheet are in the checkout's ``site/`` folder.
+The Sphinx configuration, the home page's text and the stylesheet are in the checkout's ``site/`` folder (a wheel
+carries a copy, so the site builds from a pip install too).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from simplex_edu import address
+from simplex_edu.launcher import LESSONS, SOLUTIONS, course_folder
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS = ROOT / "site"  # conf.py, the home page's text, the stylesheet: the site is built from a checkout
+ASSETS = course_folder("site")  # conf.py, the home page's text, the stylesheet: the checkout's, or the wheel's copy
 REPOSITORY, BRANCH = address.repository_url(), address.BRANCH  # the one public address (simplex_edu/address.py)
 
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
@@ -508,8 +510,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     site.add_argument("--no-cache", action="store_true",
                       help=f"execute every lesson again (default: reuse those unchanged since the last build, "
                            f"kept in {default_cache()})")
-    site.add_argument("--lessons", type=Path, default=ROOT / "lessons", help=argparse.SUPPRESS)
-    site.add_argument("--solutions", type=Path, default=ROOT / "solutions", help=argparse.SUPPRESS)
+    site.add_argument("--lessons", type=Path, default=course_folder(LESSONS), help=argparse.SUPPRESS)
+    site.add_argument("--solutions", type=Path, default=course_folder(SOLUTIONS), help=argparse.SUPPRESS)
     site.add_argument("--tests", type=Path, default=ROOT / "tests", help=argparse.SUPPRESS)
     site.set_defaults(run=run)
 

@@ -1,5 +1,5 @@
 """A fast command: `--help` and `list` load no notebook or Jupyter library, errors show the subcommand's usage,
-`list` is aligned for every lesson name."""
+`list` is aligned for every lesson name; a command whose extra is missing says what to install in one line."""
 
 import subprocess
 import sys
@@ -57,3 +57,19 @@ def test_list_lines_up_the_time_column(capsys):
     assert cli.main(["list"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if " min  " in line]
     assert len(lines) >= 7 and len({line.index(" min  ") for line in lines}) == 1, lines
+
+
+def test_a_missing_extra_is_one_line_site_refuses_and_classroom_still_writes(tmp_path, monkeypatch, capsys):
+    real = cli.importlib.util.find_spec
+    monkeypatch.setattr(cli.importlib.util, "find_spec",
+                        lambda name: None if name in ("sphinx", "nbgrader") else real(name))
+    assert cli.main(["site", "--out", str(tmp_path / "site")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ('simplex-edu site: needs the docs extra (sphinx not installed here): '
+                   'pip install -c constraints.txt -e ".[docs]"') and not (tmp_path / "site").exists()
+    assert cli.main(["classroom", str(tmp_path / "course")]) == 0
+    assert (tmp_path / "course" / "source").is_dir()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("simplex-edu classroom: grading the course needs the teach extra (nbgrader not installed")
+    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: real(name) if name != "nbgrader" else object())
+    assert cli.missing_extra("classroom") is None and cli.missing_extra("list") is None

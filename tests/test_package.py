@@ -40,7 +40,7 @@ def test_every_subpackage_is_packaged():
              if p.is_dir() and p.name != "__pycache__" and any(f.is_file() for f in p.iterdir())}
     assert found | {"simplex_edu"} <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"
     mapped = _pyproject()["tool"]["setuptools"]["package-dir"]
-    assert mapped == {"simplex_edu.course.lessons": "lessons", "simplex_edu.course.solutions": "solutions"}
+    assert mapped == {f"simplex_edu.course.{kind}": kind for kind in ("lessons", "solutions", "site")}
 
 
 def test_pyproject_and_readme_use_the_one_address():
