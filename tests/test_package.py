@@ -5,6 +5,7 @@ Both fresh environments are throwaway venvs that borrow this test environment's 
 through a folder of links, without its own simplex-edu: offline, quick, and this environment is never modified.
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -140,6 +141,9 @@ def test_the_wheel_carries_the_course_and_runs_outside_the_checkout(wheel, tmp_p
                 packaged = archive.read(f"simplex_edu/course/{kind}/{notebook.name}")
                 assert packaged == notebook.read_bytes(), f"the wheel's {kind}/{notebook.name} drifted"
         assert any(name.endswith("licenses/LICENSE") for name in names)
+        for source in sorted(p for p in (ROOT / "site").rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            packaged = archive.read(f"simplex_edu/course/site/{source.relative_to(ROOT / 'site').as_posix()}")
+            assert packaged == source.read_bytes(), f"the wheel's site/{source.name} drifted"
 
     python = _borrowing_venv(tmp_path / "venv")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
@@ -159,6 +163,21 @@ def test_the_wheel_carries_the_course_and_runs_outside_the_checkout(wheel, tmp_p
         kind = "solutions" if flags else "lessons"
         copied = sorted(p.name for p in (elsewhere / folder).glob("*.ipynb"))
         assert copied == sorted(p.name for p in (ROOT / kind).glob("[0-9][0-9]_*.ipynb"))
+
+    # site and classroom read the course the wheel carries; without their extra each says what to install
+    course = tmp_path / "venv" / "lib"
+    where = subprocess.run([python, "-c", "from simplex_edu import cli, site; print(site.ASSETS); "
+                            "print(cli.parser('site').parse_args(['site', '--out', 'x']).lessons)"],
+                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout.split()
+    assert all(Path(p).is_relative_to(course) and Path(p).parent.name == "course" for p in where), where
+    if importlib.util.find_spec("sphinx") is None:  # the test extra only: one line, what to install (a build from
+        # the wheel with the docs extra would execute every lesson: minutes)
+        built = subprocess.run([command, "site", "--out", "site"], cwd=elsewhere, capture_output=True, text=True)
+        assert built.returncode == 1 and built.stderr.count("\n") == 1, built.stderr
+        assert 'pip install "simplex-edu[docs] @ git+https://' in built.stderr and not (elsewhere / "site").exists()
+    graded = subprocess.run([command, "classroom", "course"], cwd=elsewhere, capture_output=True, text=True)
+    assert graded.returncode == 0 and (elsewhere / "course" / "source" / "00_welcome").is_dir(), graded.stderr
+    assert ("teach extra" in graded.stderr) == (importlib.util.find_spec("nbgrader") is None), graded.stderr
 
     env = _kernel(tmp_path, python)
     origin = _run_notebook(python, elsewhere / "simplex-edu-lessons" / "00_welcome.ipynb", env)
