@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # permissions, a full disk, a vanished folder: the system's reason, in one line
         where = f" ({error.filename})" if error.filename else ""
         print(f"simplex-edu {args.command}: {error.strerror or error}{where}", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's usual exit code for it
+        print(f"\nsimplex-edu {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 1
 
 

@@ -73,3 +73,13 @@ def test_a_missing_extra_is_one_line_site_refuses_and_classroom_still_writes(tmp
     assert last.startswith("simplex-edu classroom: grading the course needs the teach extra (nbgrader not installed")
     monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: real(name) if name != "nbgrader" else object())
     assert cli.missing_extra("classroom") is None and cli.missing_extra("list") is None
+
+
+def test_ctrl_c_in_any_command_is_one_line(monkeypatch, capsys):
+    from simplex_edu import launcher
+
+    def interrupted(notebooks):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(launcher, "lesson_index", interrupted)
+    assert cli.main(["list"]) == 130
+    assert capsys.readouterr().err.strip() == "simplex-edu list: interrupted"
