@@ -148,6 +148,20 @@ c.Autograde.sanitize_preprocessors = [
     "simplex_edu.classroom.clear_widget_state",  # state a student's saved notebook carries
 ]
 
+# Grades out of the student's reach: after the kernel ran, the judge runs every graded check again in fresh
+# processes (simplex_edu.checks.judge); its verdict replaces the check cell's outputs before they are scored.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "simplex_edu.classroom.judge_answers",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbgrader.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True  # a deleted check cell comes back, and is graded
+
 # Feedback: long check messages and hints wrap instead of running off the page.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
@@ -187,6 +201,12 @@ for a lesson you had already generated. Change points before you release a lesso
 Students can run `nbgrader validate 00_welcome.ipynb` (or the Validate button) before submitting: it names
 each exercise still not attempted, and says "Success" only when every check passes.
 """
+
+
+def judge_answers(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
+    """nbconvert preprocessor (autograde, after Execute): each graded check's outputs become the judge's verdict."""
+    from simplex_edu.checks.judge import judge_notebook
+    return judge_notebook(nb, resources)
 
 
 def clear_widget_state(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
