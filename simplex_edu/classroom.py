@@ -125,7 +125,13 @@ nbgrader (it sets NBGRADER_EXECUTION) and then fail an exercise that was not att
 """
 import os
 
+import sys
+
 c = get_config()  # noqa: F821 (nbgrader defines get_config when it reads this file)
+
+# nbgrader runs its helper `alembic` from PATH: find it beside this Python, so `.venv/bin/nbgrader …` works
+# without activating the environment (a failed run would leave a half-made gradebook.db behind).
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 c.CourseDirectory.course_id = "{course_id}"
 
 # One thread per kernel. torch and numpy otherwise start one thread per core in every kernel; on a shared
@@ -156,7 +162,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.Execute",
     "simplex_edu.classroom.judge_answers",
     "nbgrader.preprocessors.IgnorePattern",
-    "nbgrader.preprocessors.ClearMetadataPreprocessor",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
@@ -252,7 +258,8 @@ def feedback_template() -> str:
     if "{{ mathjax() }}" not in text or TEST_CELL_LINK not in text:
         raise ClassroomError(f"nbgrader's feedback template ({path}) is not the one this version knows; "
                              "install the nbgrader version of `pip install 'simplex-edu[teach]'`")
-    return text.replace("{{ mathjax() }}", "").replace(TEST_CELL_LINK, EXERCISE_LINK)
+    return text.replace("<!-- Loading mathjax macro -->", "").replace("{{ mathjax() }}", "").replace(
+        TEST_CELL_LINK, EXERCISE_LINK)
 
 
 def _write_feedback_template(target: Path) -> None:
