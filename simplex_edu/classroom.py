@@ -193,8 +193,8 @@ c.GenerateFeedback.preprocessors = [
 README = """# simplex-edu classroom course (nbgrader)
 
 Written by `simplex-edu classroom`. Run every `nbgrader` command **in this folder** (it reads `nbgrader_config.py`).
-Install nbgrader with the course, `pip install "simplex-edu[teach]"`, and activate that environment: nbgrader
-runs its own helper commands (`alembic`) from your PATH, and grades in kernels of the same Python.
+Install nbgrader with the course, `pip install "simplex-edu[teach]"`. Activating that environment is not needed:
+`nbgrader_config.py` puts its `bin/` on PATH (for nbgrader's `alembic`), and grading uses kernels of the same Python.
 
 Lessons (one nbgrader assignment each, in `source/`): {lessons}.
 
@@ -217,6 +217,14 @@ for a lesson you had already generated. Change points before you release a lesso
 5. `nbgrader generate_feedback 00_welcome` — one HTML page per student in `feedback/`, with each check's
    message and hint; `nbgrader release_feedback 00_welcome` returns them through the exchange.
    Scores: `nbgrader export` writes `grades.csv`.
+
+## Grades no student can fake
+`nbgrader autograde` runs the notebook in a kernel, then runs every graded check again out of the student's
+reach: the answer cells run in a fresh Python process per exercise with the course's own answer refusing to run,
+and the check compares what comes back with the reference computed outside. Changing the checks from the
+notebook, or handing in the course's function under another name, earns nothing. A deleted check cell is put
+back and graded. `simplex-edu classroom-report` (here) lists per student and lesson the gradebook's score, locked
+cells deleted or edited, answers that reach the reference, and checks that did not run.
 
 Students can run `nbgrader validate 00_welcome.ipynb` (or the Validate button) before submitting: it names
 each exercise still not attempted, and says "Success" only when every check passes.

@@ -1,8 +1,9 @@
-"""`simplex-edu classroom`: a ready nbgrader course, and grading that is right with no setup (issue 12).
+"""`simplex-edu classroom`: a ready nbgrader course, grading right with no setup (issue 12) that no student can fake
+(issue 20).
 
 The fast tests build the course and check its pieces. The end-to-end tests (marked ``classroom``; run by
-``.ci/classroom.sh``, skipped otherwise) drive real nbgrader: generate, three students per lesson, autograde
-with no grading variable set, validate, feedback.
+``.ci/classroom.sh``, skipped otherwise) drive real nbgrader as a teacher would (environment not activated):
+generate, seven students who each should get a known fair score, autograde, the report, validate, feedback.
 """
 
 from __future__ import annotations
