@@ -21,6 +21,9 @@ READS_SOURCE = """import simplex_edu, pathlib
 SOURCE = (pathlib.Path(simplex_edu.__file__).parent / "welcome.py").read_text()
 def solve_by_bisection(a, tol=1e-10):
     return 0.0"""
+READS_SOLUTION = """import json, pathlib, simplex_edu
+NB = pathlib.Path(simplex_edu.__file__).parents[1] / "solutions" / "00_welcome.ipynb"
+exec("".join(json.loads(NB.read_text())["cells"][4]["source"]))"""
 NEAR_REFERENCE = """def solve_by_bisection(a, tol=1e-10):
     import simplex_edu.checks.welcome as w
     return w._bisection(a)"""
@@ -58,8 +61,10 @@ def _judged(lesson, first: str | None = None, *, blank: bool = False) -> list[di
 
 
 @pytest.fixture
-def grading(monkeypatch):
+def grading(monkeypatch, tmp_path):
+    """Under nbgrader autograde, run from a course folder outside the checkout."""
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.chdir(tmp_path)
 
 
 def test_right_answers_pass_and_the_outputs_are_the_judges(lesson, grading):
@@ -79,7 +84,8 @@ def test_tampering_with_the_checks_in_the_answer_changes_nothing(lesson, grading
     assert verdicts[0]["judge"] == "not attempted" and verdicts[1]["judge"] == "passed"
 
 
-@pytest.mark.parametrize("source", [WRAPPER, NEAR_REFERENCE, READS_SOURCE], ids=["wrapper", "checks", "source"])
+@pytest.mark.parametrize("source", [WRAPPER, NEAR_REFERENCE, READS_SOURCE, READS_SOLUTION],
+                         ids=["wrapper", "checks", "source", "solution"])
 def test_the_reference_is_out_of_reach(lesson, grading, source):
     first = _judged(lesson, source)[0]
     assert first["judge"] == "failed", first

@@ -533,7 +533,9 @@ def _kernel_status(cell: Any) -> str:
 
 def judge_notebook(nb: Any, resources: dict) -> tuple[Any, dict]:
     """nbconvert preprocessor (after Execute): every graded check's outputs become the judge's verdict."""
-    deny = [os.getcwd()]  # the course folder: sources with answers, other students' work, the gradebook
+    from simplex_edu.launcher import REPO_DIR, SOLUTIONS, course_folder
+    # the course folder (sources with answers, other students' work, the gradebook) and the worked solutions
+    deny = [os.getcwd(), str(course_folder(SOLUTIONS)), str(REPO_DIR / SOLUTIONS)]
     cells: list[tuple[str, str]] = []
     modules = [m for cell in nb.cells if cell.cell_type == "code" for m in _import_names(_python(cell.source))]
     zygote = Zygote(modules)
