@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# CI (issue 12): the classroom kit graded end to end with real nbgrader: `simplex-edu classroom`, generate,
-# three students per lesson for lessons 00 and 04, autograde with no grading variable set, validate, feedback.
+# CI (issues 12, 20): the classroom kit graded end to end with real nbgrader: `simplex-edu classroom`, generate,
+# seven students (lesson 00: right, blank, two who patch the checks, one who wraps the reference, one who edits
+# and deletes check cells; lesson 04: one RK4 slip), autograde as a teacher runs it (no grading variable, the
+# environment not activated), the classroom report, validate, offline feedback; each fair score asserted.
 # Needs the .venv that the README's test command creates; installs the `teach` extra (nbgrader) into it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

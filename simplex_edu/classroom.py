@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from simplex_edu.authoring import build_lesson, lesson_text
+from simplex_edu.authoring import LAUNCH_TAG, build_lesson, lesson_text
 from simplex_edu.launcher import PACKAGE_DIR, REPO_DIR, SOLUTIONS, course_folder
 
 COURSE_ID = "simplex-edu"
@@ -100,6 +100,8 @@ def _demo_without_error(source: str) -> str:
 def classroom_notebook(solution: nbformat.NotebookNode, points: dict[str, float]) -> nbformat.NotebookNode:
     """The nbgrader source version of a solution notebook, with the classroom's points and a quiet demo."""
     notebook = build_lesson(solution, keep_solutions=True)
+    # no launch badges: they point at the public copies, with a link to the worked solution beside them
+    notebook.cells = [c for c in notebook.cells if LAUNCH_TAG not in c.metadata.get("tags", [])]
     for index, cell in enumerate(notebook.cells):
         meta = cell.metadata.get("nbgrader")
         if meta and meta.get("grade"):
@@ -123,7 +125,13 @@ nbgrader (it sets NBGRADER_EXECUTION) and then fail an exercise that was not att
 """
 import os
 
+import sys
+
 c = get_config()  # noqa: F821 (nbgrader defines get_config when it reads this file)
+
+# nbgrader runs its helper `alembic` from PATH: find it beside this Python, so `.venv/bin/nbgrader …` works
+# without activating the environment (a failed run would leave a half-made gradebook.db behind).
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 c.CourseDirectory.course_id = "{course_id}"
 
 # One thread per kernel. torch and numpy otherwise start one thread per core in every kernel; on a shared
@@ -148,6 +156,32 @@ c.Autograde.sanitize_preprocessors = [
     "simplex_edu.classroom.clear_widget_state",  # state a student's saved notebook carries
 ]
 
+# Grades out of the student's reach: after the kernel ran, the judge runs every graded check again in fresh
+# processes (simplex_edu.checks.judge); its verdict replaces the check cell's outputs before they are scored.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "simplex_edu.classroom.judge_answers",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True  # a deleted check cell comes back, and is graded
+
+# `nbgrader validate`: whole messages, not cut at 80 characters ("… this exercise earns no points").
+c.Validator.width = 240
+
+# Feedback a student can read offline: our copy of nbgrader's page (templates/, written by `simplex-edu
+# classroom`) loads no MathJax from a CDN (formulas show as TeX) and names each exercise in the score summary.
+import nbgrader  # noqa: E402
+c.HTMLExporter.template_name = "simplex-feedback"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]
+
 # Feedback: long check messages and hints wrap instead of running off the page.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
@@ -159,8 +193,8 @@ c.GenerateFeedback.preprocessors = [
 README = """# simplex-edu classroom course (nbgrader)
 
 Written by `simplex-edu classroom`. Run every `nbgrader` command **in this folder** (it reads `nbgrader_config.py`).
-Install nbgrader with the course, `pip install "simplex-edu[teach]"`, and activate that environment: nbgrader
-runs its own helper commands (`alembic`) from your PATH, and grades in kernels of the same Python.
+Install nbgrader with the course, `pip install "simplex-edu[teach]"`. Activating that environment is not needed:
+`nbgrader_config.py` puts its `bin/` on PATH (for nbgrader's `alembic`), and grading uses kernels of the same Python.
 
 Lessons (one nbgrader assignment each, in `source/`): {lessons}.
 
@@ -184,9 +218,23 @@ for a lesson you had already generated. Change points before you release a lesso
    message and hint; `nbgrader release_feedback 00_welcome` returns them through the exchange.
    Scores: `nbgrader export` writes `grades.csv`.
 
+## Grades no student can fake
+`nbgrader autograde` runs the notebook in a kernel, then runs every graded check again out of the student's
+reach: the answer cells run in a fresh Python process per exercise with the course's own answer refusing to run,
+and the check compares what comes back with the reference computed outside. Changing the checks from the
+notebook, or handing in the course's function under another name, earns nothing. A deleted check cell is put
+back and graded. `simplex-edu classroom-report` (here) lists per student and lesson the gradebook's score, locked
+cells deleted or edited, answers that reach the reference, and checks that did not run.
+
 Students can run `nbgrader validate 00_welcome.ipynb` (or the Validate button) before submitting: it names
 each exercise still not attempted, and says "Success" only when every check passes.
 """
+
+
+def judge_answers(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
+    """nbconvert preprocessor (autograde, after Execute): each graded check's outputs become the judge's verdict."""
+    from simplex_edu.checks.judge import judge_notebook
+    return judge_notebook(nb, resources)
 
 
 def clear_widget_state(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
@@ -202,6 +250,33 @@ def wrap_outputs(nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.N
     """nbconvert preprocessor: make text outputs (check messages, hints) wrap in the feedback HTML."""
     resources.setdefault("inlining", {}).setdefault("css", []).append(WRAP_CSS)
     return nb, resources
+
+
+FEEDBACK_TEMPLATE = "simplex-feedback"
+TEST_CELL_LINK = '<a href="#{{ cell.metadata.nbgrader.grade_id }}">Test cell</a>'
+EXERCISE_LINK = ('<a href="#{{ cell.metadata.nbgrader.grade_id }}">'
+                 '{{ cell.metadata.nbgrader.grade_id | replace("check_", "", 1) }}</a>')
+
+
+def feedback_template() -> str:
+    """nbgrader's feedback page with no MathJax from a CDN and each exercise named in the score summary."""
+    import nbgrader
+    path = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates" / "feedback"
+    text = (path / "index.html.j2").read_text()
+    if "{{ mathjax() }}" not in text or TEST_CELL_LINK not in text:
+        raise ClassroomError(f"nbgrader's feedback template ({path}) is not the one this version knows; "
+                             "install the nbgrader version of `pip install 'simplex-edu[teach]'`")
+    return text.replace("<!-- Loading mathjax macro -->", "").replace("{{ mathjax() }}", "").replace(
+        TEST_CELL_LINK, EXERCISE_LINK)
+
+
+def _write_feedback_template(target: Path) -> None:
+    import nbgrader
+    folder = target / "templates" / FEEDBACK_TEMPLATE
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.html.j2").write_text(feedback_template())
+    conf = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates" / "feedback" / "conf.json"
+    (folder / "conf.json").write_text(conf.read_text())
 
 
 def write_classroom(target: Path, force: bool = False) -> list[str]:
@@ -227,18 +302,92 @@ def write_classroom(target: Path, force: bool = False) -> list[str]:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.ipynb").write_text(lesson_text(classroom_notebook(solution, points[name])))
     (target / "nbgrader_config.py").write_text(CONFIG.format(course_id=COURSE_ID))
+    try:
+        _write_feedback_template(target)
+    except ModuleNotFoundError:  # no nbgrader here (yet): the config needs it anyway; --force writes it later
+        pass
     total = sum(sum(values.values()) for values in points.values())
     (target / "README.md").write_text(README.format(lessons=", ".join(solutions), total=f"{total:g}"))
     return list(solutions)
 
 
+def _locked_changes(source_cells: list, submitted: nbformat.NotebookNode) -> list[str]:
+    """Locked cells of the source that the student's file lacks ("deleted …") or changed ("edited …")."""
+    from nbgrader.utils import compute_checksum
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in submitted.cells}
+    changes = []
+    for source in source_cells:
+        if not source.locked:
+            continue
+        if source.name not in cells:
+            changes.append(f"deleted locked cell {source.name}")
+        elif compute_checksum(cells[source.name]) != source.checksum:
+            changes.append(f"edited locked cell {source.name}")
+    return changes
+
+
+def _judged_flags(autograded: nbformat.NotebookNode) -> list[str]:
+    """What the judge recorded in the graded notebook: answers reaching the reference, checks that did not run."""
+    from simplex_edu.checks.judge import VERDICT_KEY
+    flags = []
+    for cell in autograded.cells:
+        verdict = cell.metadata.get(VERDICT_KEY)
+        if verdict is None:
+            continue
+        name = cell.metadata["nbgrader"]["grade_id"]
+        if verdict.get("reaches_reference"):
+            flags.append(f"answer reaches the reference ({name})")
+        if verdict.get("kernel") == "did not run":
+            flags.append(f"check did not run in the notebook ({name})")
+        elif verdict.get("kernel") == "passed" and verdict.get("judge") != "passed":
+            flags.append(f"the notebook showed a pass the judge did not confirm ({name})")
+    return flags
+
+
+def classroom_report(course: Path) -> list[str]:
+    """One line per student and lesson: the gradebook's score, then anything the teacher should look at."""
+    from nbgrader.api import Gradebook, MissingEntry
+    lines = []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
+        for assignment in gradebook.assignments:
+            for notebook in assignment.notebooks:
+                for path in sorted(course.glob(f"autograded/*/{assignment.name}/{notebook.name}.ipynb")):
+                    student = path.parts[-3]
+                    try:
+                        graded = gradebook.find_submission_notebook(notebook.name, assignment.name, student)
+                    except MissingEntry:
+                        continue
+                    submitted = course / "submitted" / student / assignment.name / f"{notebook.name}.ipynb"
+                    flags = _locked_changes(notebook.source_cells, nbformat.read(submitted, as_version=4)) \
+                        if submitted.exists() else ["submitted file missing"]
+                    flags += _judged_flags(nbformat.read(path, as_version=4))
+                    lines.append(f"{student:<16} {assignment.name:<28} {graded.score:g} / {graded.max_score:g}"
+                                 + ("   " + "; ".join(flags) if flags else ""))
+    return lines
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Carry out ``simplex-edu classroom-report``: the table, or one line why not."""
+    course = args.dir.resolve()
+    if not (course / "gradebook.db").exists():
+        print(f"classroom-report: no gradebook.db in {course}: run `nbgrader autograde LESSON` there first",
+              file=sys.stderr)
+        return 1
+    lines = classroom_report(course)
+    print("\n".join(lines) if lines else "no graded submissions yet")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
-    """Register ``classroom`` on the ``simplex-edu`` command's subcommands."""
+    """Register ``classroom`` and ``classroom-report`` on the ``simplex-edu`` command's subcommands."""
     parser = commands.add_parser("classroom", help="(teachers) write a ready nbgrader course into DIR")
     parser.add_argument("dir", type=Path, help="course folder to create (run nbgrader there)")
     parser.add_argument("--force", action="store_true",
                         help="rewrite an existing course's source/, config and README (points.toml is kept)")
     parser.set_defaults(run=run)
+    report = commands.add_parser("classroom-report", help="(teachers) scores and tampering, per student and lesson")
+    report.add_argument("dir", type=Path, nargs="?", default=Path("."), help="the course folder (default: here)")
+    report.set_defaults(run=run_report)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,8 +1,9 @@
-"""`simplex-edu classroom`: a ready nbgrader course, and grading that is right with no setup (issue 12).
+"""`simplex-edu classroom`: a ready nbgrader course, grading right with no setup (issue 12) that no student can fake
+(issue 20).
 
 The fast tests build the course and check its pieces. The end-to-end tests (marked ``classroom``; run by
-``.ci/classroom.sh``, skipped otherwise) drive real nbgrader: generate, three students per lesson, autograde
-with no grading variable set, validate, feedback.
+``.ci/classroom.sh``, skipped otherwise) drive real nbgrader as a teacher would (environment not activated):
+generate, seven students who each should get a known fair score, autograde, the report, validate, feedback.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def test_config_works_out_of_the_box(course, monkeypatch):
     assert config.CourseDirectory.course_id == "simplex-edu"
     assert config.Execute.timeout >= 300 and config.Execute.store_widget_state is False
     assert os.environ["OMP_NUM_THREADS"] == "1"
-    for name in (*config.Autograde.sanitize_preprocessors, *config.GenerateFeedback.preprocessors):
+    for name in (*config.Autograde.sanitize_preprocessors, *config.Autograde.autograde_preprocessors,
+                 *config.GenerateFeedback.preprocessors):
         module, _, attribute = name.rpartition(".")
         assert callable(getattr(__import__(module, fromlist=[attribute]), attribute)), name
 
@@ -189,14 +191,43 @@ def test_solutions_come_from_the_package_or_the_checkout():
     assert sorted(p.stem for p in classroom.solutions_dir().glob("[0-9][0-9]_*.ipynb")) == LESSONS
 
 
+def test_classroom_copies_carry_no_solution_links(course):
+    for lesson in LESSONS:
+        text = (course / "source" / lesson / f"{lesson}.ipynb").read_text()
+        assert not re.search(r"\]\([^)]*solutions/", text) and "colab-badge" not in text, lesson
+
+
+def test_feedback_template_is_offline_and_names_exercises():
+    pytest.importorskip("nbgrader")
+    text = classroom.feedback_template()
+    assert "mathjax" not in text.lower() and "Test cell</a>" not in text and classroom.EXERCISE_LINK in text
+
+
+def test_report_without_a_gradebook_is_one_line(tmp_path, capsys):
+    assert cli.main(["classroom-report", str(tmp_path)]) == 1
+    assert "no gradebook.db" in capsys.readouterr().err
+
+
+def test_rk4_check_names_carols_slip(no_grader):
+    from simplex_edu.checks.dynamics import check_rk4_step
+
+    def carol(f, x, dt):
+        k1 = f(x)
+        k2 = f(x + 0.5 * dt * k1)
+        k3 = f(x + 0.5 * dt * k2)
+        k4 = f(x + dt * k2)
+        return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    with pytest.raises(CheckFailed, match="It looks like k4 is computed from k2"):
+        check_rk4_step(carol)
+
+
 # ---------------------------------------------------------------- end to end, with real nbgrader (slow)
 
 E2E = pytest.mark.skipif(not os.environ.get("SIMPLEX_EDU_CLASSROOM"),
                          reason="slow end-to-end nbgrader run: `bash .ci/classroom.sh` runs it")
 
-# A plausible wrong answer for every exercise of the two lessons graded end to end: (what it gets wrong, body).
-MISTAKES = {
-    "solve_by_bisection": ("moves the wrong end of the bracket", """\
+# (body of the answer) — what a student hands in for an exercise; None keeps the worked answer.
+WRONG_BISECTION = """\
 low, high = 0.0, max(1.0, a)
 while high - low > tol:
     middle = 0.5 * (low + high)
@@ -204,34 +235,38 @@ while high - low > tol:
         low = middle
     else:
         high = middle
-return 0.5 * (low + high)"""),
-    "break_even_queries": ("does not round up", """\
-if per_query_a >= per_query_b:
-    return math.inf
-return max(0.0, (up_front_a - up_front_b) / (per_query_b - per_query_a))"""),
-    "rk4_step": ("takes an Euler step", "return x + dt * f(x)"),
-    "estimate_order": ("fits the line without logarithms", "return float(np.polyfit(dts, errors, 1)[0])"),
-    "stlsq": ("never thresholds", "return np.linalg.lstsq(theta, dxdt, rcond=None)[0]"),
-    "coupled_field": ("gets the spring's sign backwards", """\
-first, second = D.pendulum(x[..., :2], damping), D.pendulum(x[..., 2:], damping)
-stretch = k * (x[..., 0] - x[..., 2])
-first[..., 1] += stretch
-second[..., 1] -= stretch
-return np.concatenate([first, second], axis=-1)"""),
-    "lyapunov_exponent": ("divides by the number of renormalisations, not the elapsed time", """\
-a = np.asarray(x0, dtype=float)
-b = a + d0 / np.sqrt(a.shape[-1])
-total = np.zeros(a.shape[:-1])
-for _ in range(n_renorm):
-    for _ in range(steps_per_renorm):
-        a, b = rk4_step(f, a, dt), rk4_step(f, b, dt)
-    d = np.linalg.norm(b - a, axis=-1)
-    total = total + np.log(d / d0)
-    b = a + (b - a) * (d0 / d)[..., None]
-return total / n_renorm"""),
+return 0.5 * (low + high)"""
+CAROL_RK4 = """\
+k1 = f(x)
+k2 = f(x + 0.5 * dt * k1)
+k3 = f(x + 0.5 * dt * k2)
+k4 = f(x + dt * k2)
+return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)"""
+MALLORY = """import math
+import simplex_edu.checks.welcome as checks
+for name in dir(checks):
+    if name.startswith("check_"):
+        setattr(checks, name, lambda f: True)
+"""
+MALLORY2 = "import math\nimport simplex_edu.checks.core as core\ncore.not_attempted = core.passed\n"
+TRENT = """import math, importlib
+def solve_by_bisection(a, tol=1e-10):
+    module = importlib.import_module("simplex_edu." + "welcome")
+    return getattr(module, "solve_" + "by_bisection")(a, tol)
+"""
+FAKE_PASS = 'print("✓ Exercise 1.1 (solve_by_bisection): correct — 9 cases match the reference.")'
+# student: (lesson, {grade id: cell, None for the worked answer}, check cells deleted, fair score)
+STUDENTS = {
+    "alice": ("00_welcome", {"solve_by_bisection": None, "break_even_queries": None}, (), 2),
+    "bob": ("00_welcome", {}, (), 0),
+    "mallory": ("00_welcome", {"solve_by_bisection": "STUB+" + MALLORY}, (), 0),
+    "mallory2": ("00_welcome", {"solve_by_bisection": "STUB+" + MALLORY2}, (), 0),
+    "trent": ("00_welcome", {"solve_by_bisection": TRENT, "break_even_queries": None}, (), 1),
+    "eve": ("00_welcome", {"solve_by_bisection": "BODY" + WRONG_BISECTION, "break_even_queries": None,
+                           "check_solve_by_bisection": FAKE_PASS}, ("check_break_even_queries",), 1),
+    "carol": ("04_dynamical_systems", {"rk4_step": "BODY" + CAROL_RK4, "estimate_order": None, "stlsq": None,
+                                       "coupled_field": None, "lyapunov_exponent": None}, (), 4),
 }
-GRADED = ["00_welcome", "04_dynamical_systems"]
-IMPORTS_REFERENCE = "import math\nfrom simplex_edu.welcome import solve_by_bisection  # the course's own answer"
 
 
 def _answer(source: str, body: str | None) -> str:
@@ -242,13 +277,26 @@ def _answer(source: str, body: str | None) -> str:
     return source[: match.start()] + inner + source[match.end():]
 
 
-def _submit(course: Path, lesson: str, student: str, answers: dict[str, str]) -> None:
-    """Hand in the released notebook with the given cell sources (by grade id), saved with widget state."""
+def _cell_source(source: str, released: str, given: str | None) -> str:
+    """The student's cell: the worked answer (None), a new body ("BODY…"), code before the stub ("STUB+…"), or all."""
+    if given is None:
+        return _answer(source, None)
+    if given.startswith("BODY"):
+        return _answer(source, given[4:])
+    if given.startswith("STUB+"):
+        return given[5:] + released
+    return given
+
+
+def _submit(course: Path, lesson: str, student: str, answers: dict[str, str | None], deleted: tuple) -> None:
+    """Hand in the released notebook with the given cells (by grade id), saved with widget state."""
     released = nbformat.read(course / "release" / lesson / f"{lesson}.ipynb", as_version=4)
+    source = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in _source(course, lesson).cells}
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
-            cell.source = answers[grade_id]
+            cell.source = _cell_source(source[grade_id], cell.source, answers[grade_id])
+    released.cells = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in deleted]
     # JupyterLab saves the explorers' widget state into the notebook; grading must not carry it on
     solution = nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4)
     released.metadata["widgets"] = solution.metadata.get("widgets", {"state": {}})
@@ -258,10 +306,12 @@ def _submit(course: Path, lesson: str, student: str, answers: dict[str, str]) ->
 
 
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """The teacher's `.venv/bin/nbgrader …` without activating the environment (its bin/ not on PATH)."""
     env = {k: v for k, v in os.environ.items() if k not in ("SIMPLEX_EDU_GRADING", "NBGRADER_EXECUTION")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=3600)
+    here = Path(sys.executable).parent
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != here)
+    return subprocess.run([str(here / "nbgrader"), *args], cwd=course, env=env, capture_output=True, text=True,
+                          timeout=3600)
 
 
 def _autograde_seconds(log: str) -> dict[str, float]:
@@ -278,24 +328,18 @@ def _autograde_seconds(log: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict:
-    """Generate, submit three students per lesson (and one who imports the reference), autograde, feedback."""
+    """Generate, hand in every student's notebook, autograde, feedback: real nbgrader, as a teacher runs it."""
     pytest.importorskip("nbgrader")
     course = tmp_path_factory.mktemp("classroom")
     assert cli.main(["classroom", str(course)]) == 0
     seconds = {}
-    for lesson in GRADED:
+    for lesson in sorted({lesson for lesson, *_ in STUDENTS.values()}):
         result = _nbgrader(course, "generate_assignment", lesson)
         assert result.returncode == 0, result.stderr[-2000:]
-        source = _source(course, lesson)
-        answers = {c.metadata.nbgrader.grade_id: c.source for c in source.cells
-                   if c.metadata.get("nbgrader", {}).get("solution")}
-        students = {"right": {g: _answer(s, None) for g, s in answers.items()},
-                    "mistakes": {g: _answer(s, MISTAKES[g][1]) for g, s in answers.items()},
-                    "blank": {}}
-        if lesson == "00_welcome":
-            students["imports_reference"] = {**students["right"], "solve_by_bisection": IMPORTS_REFERENCE}
-        for student, cells in students.items():
-            _submit(course, lesson, student, cells)
+        students = [s for s, (name, *_) in STUDENTS.items() if name == lesson]
+        for student in students:
+            _, answers, deleted, _ = STUDENTS[student]
+            _submit(course, lesson, student, answers, deleted)
         result = _nbgrader(course, "autograde", lesson, "--Application.log_format=%(created).1f %(message)s")
         assert result.returncode == 0, result.stderr[-2000:]
         times = _autograde_seconds(result.stderr)
@@ -316,51 +360,62 @@ def _scores(course: Path, lesson: str, student: str) -> dict[str, tuple[float, f
 
 @E2E
 @pytest.mark.classroom
-@pytest.mark.parametrize("lesson", GRADED)
-def test_autograde_scores_max_zero_zero(graded, lesson):
-    course = graded["course"]
-    right, mistakes, blank = (_scores(course, lesson, s) for s in ("right", "mistakes", "blank"))
-    assert right and all(score == top for score, top in right.values()), right
-    assert all(score == 0 for score, _ in mistakes.values()), mistakes
-    assert all(score == 0 for score, _ in blank.values()), blank
+@pytest.mark.parametrize("student", STUDENTS)
+def test_every_student_gets_the_fair_score(graded, student):
+    lesson, *_, fair = STUDENTS[student]
+    scores = _scores(graded["course"], lesson, student)
+    assert sum(score for score, _ in scores.values()) == fair, scores
+
+
+@E2E
+@pytest.mark.classroom
+def test_no_stray_gradebook_and_the_report_flags_eve_and_trent(graded, capsys):
+    assert not (ROOT / "gradebook.db").exists()
+    assert cli.main(["classroom-report", str(graded["course"])]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert set(rows) == set(STUDENTS)
+    assert "deleted locked cell check_break_even_queries" in rows["eve"]
+    assert "edited locked cell check_solve_by_bisection" in rows["eve"]
+    assert "answer reaches the reference (check_solve_by_bisection)" in rows["trent"]
+    assert "1 / 2" in rows["trent"] and rows["alice"].rstrip().endswith("2 / 2")  # alice: nothing to flag
 
 
 @E2E
 @pytest.mark.classroom
 def test_graded_notebooks_carry_no_widget_state_and_no_stray_error(graded):
-    for lesson in GRADED:
-        path = graded["course"] / "autograded" / "right" / lesson / f"{lesson}.ipynb"
-        notebook = nbformat.read(path, as_version=4)
-        assert "widgets" not in notebook.metadata
-        errors = [c.source[:60] for c in notebook.cells if c.cell_type == "code"
-                  for o in c.outputs if o.output_type == "error"]
-        assert errors == [], f"{lesson}: a right answer's graded notebook shows errors in {errors}"
+    path = graded["course"] / "autograded" / "alice" / "00_welcome" / "00_welcome.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    assert "widgets" not in notebook.metadata
+    errors = [c.source[:60] for c in notebook.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert errors == [], f"a right answer's graded notebook shows errors in {errors}"
 
 
 @E2E
 @pytest.mark.classroom
-def test_feedback_shows_the_check_message_wrapped(graded):
-    html = (graded["course"] / "feedback" / "mistakes" / "00_welcome" / "00_welcome.html").read_text()
+def test_carol_hears_the_slip_the_lesson_warns_of(graded):
+    path = graded["course"] / "autograded" / "carol" / "04_dynamical_systems" / "04_dynamical_systems.ipynb"
+    text = "".join(o.get("evalue", "") for c in nbformat.read(path, as_version=4).cells
+                   if c.cell_type == "code" for o in c.outputs)
+    assert "It looks like k4 is computed from k2" in text
+
+
+@E2E
+@pytest.mark.classroom
+def test_feedback_is_offline_and_names_the_exercises(graded):
+    html = (graded["course"] / "feedback" / "eve" / "00_welcome" / "00_welcome.html").read_text()
     assert "Exercise 1.1 (solve_by_bisection): on input" in html and "Hint:" in html
-    assert classroom.WRAP_CSS in html
-    assert "Score: 0.0 / 2.0" in html
+    assert classroom.WRAP_CSS in html and "Score: 1.0 / 2.0" in html
+    assert "Test cell" not in html and ">solve_by_bisection</a>" in html
+    assert not re.search(r"<script[^>]+src=\"https?:|<img[^>]+src=\"https?:|mathjax", html, re.I)
 
 
 @E2E
 @pytest.mark.classroom
-def test_validate_on_a_blank_notebook_names_what_is_missing(graded, tmp_path):
+def test_validate_on_a_blank_notebook_names_what_is_missing_whole(graded, tmp_path):
     blank = tmp_path / "00_welcome.ipynb"
     shutil.copy(graded["course"] / "release" / "00_welcome" / "00_welcome.ipynb", blank)
     result = _nbgrader(graded["course"], "validate", str(blank))
     assert "Success" not in result.stdout
     assert "solve_by_bisection): not attempted yet" in result.stdout
-    assert "break_even_queries): not attempted yet" in result.stdout
-
-
-@E2E
-@pytest.mark.classroom
-def test_importing_the_reference_earns_nothing(graded):
-    """Needs the checks to refuse the course's own reference under grading (issue 12, the checks' part)."""
-    scores = _scores(graded["course"], "00_welcome", "imports_reference")
-    assert scores["check_solve_by_bisection"][0] == 0
-    assert scores["check_break_even_queries"] == (1, 1)
+    assert "as it is, this exercise earns no points" in result.stdout

@@ -363,9 +363,37 @@ def _learner_line(frames: list[traceback.FrameSummary]) -> str:
     return f" (line {learner[-1].lineno}: `{learner[-1].line}`)" if learner else ""
 
 
+def time_limit_message(exercise: str, time_limit: float | None, case: Case, hint: str) -> str:
+    """The failure message for a learner's call that ran past its time limit."""
+    return (f"{exercise}: your function did not return within {time_limit:g} s on input "
+            f"{case.describe()} — is there a loop that never ends? (A `while` whose condition "
+            f"never changes, or a tolerance finer than floats can resolve.)\nHint: {hint}")
+
+
+class Judged:
+    """A learner's function that runs elsewhere (the grading judge's runner, :mod:`simplex_edu.checks.judge`).
+
+    The check treats it as the learner's function; :func:`_call` hands each call to :meth:`call`, which raises the
+    check's own failures, and :func:`check_function` first names the references it must refuse (:meth:`forbid`).
+    """
+
+    def forbid(self, functions: Sequence[Callable]) -> None:
+        """The references this check refuses: the runner makes them raise."""
+
+    def call(self, args: tuple, kwargs: dict, case: Case, exercise: str, hint: str,
+             time_limit: float | None) -> Any:
+        """The learner's answer on one input, or :class:`CheckFailed` / a stub, as :func:`_call` would give."""
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call(args, kwargs, Case(args, kwargs), "your function", "", DEFAULT_TIME_LIMIT)
+
+
 def _call(fn: Callable, args: tuple, kwargs: dict, case: Case, exercise: str, hint: str,
           time_limit: float | None) -> Any:
     """Call the learner's function on one case under the time limit, turning every failure into a named problem."""
+    if isinstance(fn, Judged):
+        return fn.call(args, kwargs, case, exercise, hint, time_limit)
     watchdog, start = _Watchdog(time_limit), time.perf_counter()
     try:
         try:
@@ -374,9 +402,7 @@ def _call(fn: Callable, args: tuple, kwargs: dict, case: Case, exercise: str, hi
         finally:
             watchdog.stop()
     except _TimeLimit:
-        raise CheckFailed(f"{exercise}: your function did not return within {time_limit:g} s on input "
-                          f"{case.describe()} — is there a loop that never ends? (A `while` whose condition "
-                          f"never changes, or a tolerance finer than floats can resolve.)\nHint: {hint}") from None
+        raise CheckFailed(time_limit_message(exercise, time_limit, case, hint)) from None
     except KeyboardInterrupt:
         raise CheckFailed(f"{exercise}: interrupted after {time.perf_counter() - start:.1f} s while your function "
                           f"ran on input {case.describe()} — is there a loop that never ends?") from None
@@ -486,6 +512,8 @@ def check_function(
                           "Pass the function itself, without calling it (no parentheses).")
     cases = list(cases)
     if grading():
+        if isinstance(learner_fn, Judged):
+            learner_fn.forbid([reference_fn] if forbidden is None else forbidden)
         handed_in = _hands_in_reference(learner_fn, [reference_fn] if forbidden is None else forbidden)
         if handed_in is not None:
             raise CheckFailed(f"{exercise}: this hands in the course's own `{handed_in.__name__}` (from "

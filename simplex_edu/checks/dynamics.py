@@ -25,13 +25,13 @@ def _decay(x: np.ndarray) -> np.ndarray:
 
 
 def _runge_kutta(offsets: tuple = (0.5, 0.5, 1.0), weights: tuple = (1, 2, 2, 1), k3_from_k1: bool = False,
-                 with_dt: bool = True) -> Callable:
-    """The RK4 step with one thing changed: a stage's offset, the weights, k3's slope, or dt left out at the end."""
+                 with_dt: bool = True, k4_from_k2: bool = False) -> Callable:
+    """The RK4 step with one thing changed: a stage's offset, the weights, k3's or k4's slope, or dt at the end."""
     def step(f, x, dt):
         k1 = f(x)
         k2 = f(x + offsets[0] * dt * k1)
         k3 = f(x + offsets[1] * dt * (k1 if k3_from_k1 else k2))
-        k4 = f(x + offsets[2] * dt * k3)
+        k4 = f(x + offsets[2] * dt * (k2 if k4_from_k2 else k3))
         combined = sum(w * k for w, k in zip(weights, (k1, k2, k3, k4))) / sum(weights)
         return x + (dt if with_dt else 1.0) * combined
     return step
@@ -52,6 +52,8 @@ RK4_DIAGNOSES = [
               "the slopes are averaged with equal weights: RK4 weights them 1, 2, 2, 1 (over 6)"),
     Diagnosis(_runge_kutta(k3_from_k1=True),
               "k3 is computed from k1: k3 = f(x + dt/2·k2) uses the previous slope, k2"),
+    Diagnosis(_runge_kutta(k4_from_k2=True),
+              "k4 is computed from k2: k4 = f(x + dt·k3) uses the latest slope, k3"),
     Diagnosis(_runge_kutta(with_dt=False),
               "dt is missing from the final combination: x + dt/6·(k1 + 2·k2 + 2·k3 + k4)"),
 ]
