@@ -24,6 +24,7 @@ COMMANDS = {
     "build": ("authoring", "(authors) generate lessons/ from solutions/"),
     "execute": ("authoring", "(authors) run solution notebooks in place, as the tests do"),
     "classroom": ("classroom", "(teachers) write a ready nbgrader course into DIR"),
+    "classroom-report": ("classroom", "(teachers) scores and tampering, per student and lesson"),
     "site": ("site", "(authors) build the course website into a folder (needs the docs extra)"),
 }
 

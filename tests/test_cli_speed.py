@@ -62,10 +62,10 @@ def test_list_lines_up_the_time_column(capsys):
 def test_a_missing_extra_is_one_line_site_refuses_and_classroom_still_writes(tmp_path, monkeypatch, capsys):
     real = cli.importlib.util.find_spec
     monkeypatch.setattr(cli.importlib.util, "find_spec",
-                        lambda name: None if name in ("sphinx", "nbgrader") else real(name))
+                        lambda name: None if name in ("sphinx", "myst_nb", "sphinx_book_theme", "nbgrader") else real(name))
     assert cli.main(["site", "--out", str(tmp_path / "site")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == ('simplex-edu site: needs the docs extra (sphinx not installed here): '
+    assert err == ('simplex-edu site: needs the docs extra (sphinx, myst_nb, sphinx_book_theme not installed here): '
                    'pip install -c constraints.txt -e ".[docs]"') and not (tmp_path / "site").exists()
     assert cli.main(["classroom", str(tmp_path / "course")]) == 0
     assert (tmp_path / "course" / "source").is_dir()
