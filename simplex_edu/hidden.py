@@ -171,7 +171,12 @@ def audit_detects(weights: dict, n: int, audits: int, seed: int = 0) -> float:
     rng = np.random.default_rng(seed)
     x = data_inputs()
     wrong = predictions(weights, x) != labels(x)  # one forward pass per distinct input; the audits sample from it
-    return float(np.mean([wrong[rng.integers(0, len(x), n)].any() for _ in range(audits)]))
+    return detection_rate(wrong, rng.integers(0, len(x), (audits, n)))
+
+
+def detection_rate(wrong: np.ndarray, draws: np.ndarray) -> float:
+    """Fraction of audits (rows of ``draws``, input indices) that query at least one input marked in ``wrong``."""
+    return float(np.mean(wrong[draws].any(axis=1)))
 
 
 # --- weight and activation audits ---------------------------------------------------------------------------
