@@ -222,11 +222,15 @@ def weight_audit(networks: dict[str, dict], sample: np.ndarray) -> dict[str, dic
 def time_audits(weights: dict, sample: np.ndarray) -> dict[str, float]:
     """Seconds for one behaviour query, one weight+activation audit (paid once), and one input's monitor check."""
     x = data_inputs()[:1]
+    basis = span_basis(hidden_activations(weights, sample))  # the monitor's basis, made once by the audit
+
+    def monitor() -> np.ndarray:
+        h = hidden_activations(weights, x)
+        return np.linalg.norm(h - h @ basis.T @ basis, axis=1) / np.linalg.norm(h, axis=1)
+
     timings = {}
     for name, fn in {"query": lambda: predictions(weights, x),
-                     "audit": lambda: weight_audit({"n": weights}, sample),
-                     "monitor": lambda: outside_residual(hidden_activations(weights, sample),
-                                                         hidden_activations(weights, x))}.items():
+                     "audit": lambda: weight_audit({"n": weights}, sample), "monitor": monitor}.items():
         repeats, start = 0, time.perf_counter()
         while time.perf_counter() - start < 0.02:
             fn()
@@ -263,7 +267,7 @@ def plot_detection(p: float, queries: np.ndarray, measured: np.ndarray, needed: 
     ax.plot(queries, measured, "o", color=COLORS["unamortized"], label="measured audits")
     ax.axhline(0.95, color=COLORS["baseline"], ls="--", lw=1)
     ax.axvline(needed, color=COLORS["baseline"], ls="--", lw=1)
-    ax.text(needed, 0.05, f" N = {needed:,} for 95%", fontsize=9)
+    ax.text(needed, 0.05, f"N = {needed:,} for 95% ", fontsize=9, ha="right")
     ax.set_xscale("log")
     ax.set_xlabel("queries per audit, N")
     ax.set_ylabel("probability the audit finds the trigger")
@@ -284,7 +288,7 @@ def plot_residuals(residuals: dict[str, np.ndarray], trigger: dict[str, float]):
     ax.set_xlabel("activation outside the data's span (relative)")
     ax.plot([], [], "|", color=COLORS["amortized"], label="ordinary inputs")
     ax.plot([], [], "*", color=COLORS["unamortized"], label="the trigger input")
-    ax.legend(loc="center right", fontsize=8)
+    ax.legend(loc="center", fontsize=8)
     return describe(fig, "For networks A, C and D, the relative size of each input's hidden activation outside the "
                          "span of the audit sample's activations, on a log axis. Ordinary inputs sit at rounding "
                          "level for all three. C's trigger input sticks far out (its planted unit is silent on all "
