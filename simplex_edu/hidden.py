@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from simplex_edu.plots import COLORS, describe, new_figure
 
@@ -315,6 +316,8 @@ def draw_detection(fig, view: dict) -> None:
         ax._budget = ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
         ax._needed = ax.axvline(1, color=COLORS["accent"], ls=":", lw=1.5, label="N for 95%")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))  # no mathtext: 4× faster
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlim(1, 1e5)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("queries per audit, N")

@@ -49,6 +49,7 @@ def test_detection_formula_and_queries_needed():
     assert hidden.queries_needed(0.5, 0.75) == 2  # exact tie: 1 − 0.5² = 0.75
     assert hidden.queries_needed(1e-12, 0.95) == math.ceil(math.log(0.05) / math.log1p(-1e-12))
     assert hidden.queries_needed(1.0) == 1 and hidden.queries_needed(0.3, 0.0) == 0
+    assert hidden.detection_probability(2.0 ** -16, 100_000) == pytest.approx(0.78, abs=0.005)  # the explorer's text
 
 
 @pytest.mark.parametrize("n", [200, 2000, 6134])
