@@ -21,7 +21,7 @@ from simplex_edu.plots import COLORS, plot_cumulative_costs
 from simplex_edu.training import History, TrainConfig, train
 
 LOG_2PI = math.log(2 * math.pi)
-GRID_COLOR = "#ff7f0e"  # the grid is a per-query method too, but must not be mistaken for MCMC's red
+GRID_COLOR = COLORS["accent"]  # the grid is a per-query method too, but must not be mistaken for MCMC's vermilion
 
 
 # ---------------------------------------------------------------- the model and its exact posterior

@@ -372,7 +372,7 @@ def sweep_curves(results: dict, kind: str, steps: int | None = None) -> list[np.
 
 # --- the figure that carries the lesson -----------------------------------------------------------------
 
-KIND_COLORS = {"direct": COLORS["amortized"], "prefix": "#9467bd", "cot": COLORS["unamortized"],
+KIND_COLORS = {"direct": COLORS["amortized"], "prefix": COLORS["baseline"], "cot": COLORS["unamortized"],
                "mlp": COLORS["accent"]}
 
 
@@ -474,7 +474,7 @@ def draw_explorer(fig, view: dict) -> None:
         fig._cot_artists = (ax, image, crosses)
     ax, image, crosses = fig._cot_artists
     first = lambda step: "never" if step is None else f"at step {step}"  # noqa: E731
-    ax.set_xlabel(f"step i   (dark = 1, light = 0; red × = wrong)   first wrong: chain of thought "
+    ax.set_xlabel(f"step i   (dark = 1, light = 0; × = wrong)   first wrong: chain of thought "
                   f"{first(view['first_cot_error'])}, direct {first(view['first_direct_error'])}")
     n, wrong = view["n"], view["wrong"]
     image.set_data(view["rows"])
