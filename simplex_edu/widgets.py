@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from simplex_edu.plots import new_figure
+from simplex_edu.plots import image_scale, new_figure
 
 # Every explorer made in this kernel, so the benchmark can time their updates without knowing the lesson.
 EXPLORERS: "weakref.WeakSet[Explorer]" = weakref.WeakSet()
@@ -96,8 +96,9 @@ class Explorer:
             self.fig.draw_without_rendering()
             self.fig.set_layout_engine(None)  # None, not "none": a placeholder engine still costs savefig a draw
         buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png")
+        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi * image_scale())
         self.image.value = buffer.getvalue()
+        self.image.tooltip = getattr(self.fig, "alt_text", None)  # the figure's text alternative (plots.describe)
         self.update_seconds.append(time.perf_counter() - start)
 
     def _ipython_display_(self) -> None:
