@@ -18,6 +18,7 @@ from typing import Any, Callable
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
+import traitlets
 from IPython.display import display
 
 from simplex_edu.plots import image_scale, new_figure
@@ -44,6 +45,9 @@ class Explorer:
         # JupyterLab, Notebook 7, VS Code, Colab and headless test runs.
         width = f"{self.fig.get_figwidth() * self.fig.dpi:.0f}px"  # real size: stretched PNGs look blurry
         self.image = W.Image(format="png", layout=W.Layout(width=width, max_width="100%"))
+        # The figure's text alternative goes in the image's tooltip (its title); ipywidgets' view shows a tooltip
+        # only when the widget's description is empty, and an Image has none (a TypeError in the browser).
+        self.image.add_traits(description=traitlets.Unicode("").tag(sync=True))
         self.update_seconds: list[float] = []
         self.error: str | None = None  # what the last update could not do, shown in ``self.message``
         self.message = W.HTML(layout=W.Layout(display="none"))
