@@ -22,14 +22,16 @@ import nbformat
 import pytest
 
 from test_accessibility import FILE_NAME, TEXTS_PENDING
-from test_browser import (FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, browser,
-                          jupyterlab, page, run_all, save_screenshot, scroll_to, wait_for_figure, wait_for_kernel_idle)
+from test_browser import (  # noqa: F401 (browser, jupyterlab and page are fixtures)
+    FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, browser, jupyterlab, page, run_all,
+    save_screenshot, scroll_to, wait_for_figure, wait_for_kernel_idle)
 from test_site import LESSONS, built, html_pages, served  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
+
 
 def axe_report(results: dict) -> str:
     """One line per violated rule: its id, impact, how many elements, and the first element's selector."""
