@@ -457,7 +457,7 @@ def plot_ledger(ax, data: dict, mark_break_even: bool = True) -> None:
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     plot_cumulative_costs(ax, data["queries"], data["costs"], data["break_even_mcmc"] if mark_break_even else None,
-                          colors=["amortized", "unamortized", GRID_COLOR], styles=["-", "-", "--"],
+                          colors=["amortized", "unamortized", GRID_COLOR], styles=["-", "-.", "--"],
                           legend_loc="lower right")
 
 

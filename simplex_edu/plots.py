@@ -24,6 +24,7 @@ COLORS = {
     "baseline": "#8C8C8C",      # chance, controls
     "accent": "#882255",
 }
+LINE_STYLES = ("-", "--", "-.", ":")  # a second cue beside colour, for lines that share a figure
 RETINA = "SIMPLEX_EDU_RETINA"  # set (to 1) by the site build: described figures drawn at twice their pixels
 ALT_PREFIX = '<img alt="'  # how a described figure's HTML output begins (figures_without_text looks for it)
 
@@ -57,13 +58,14 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
     """Cumulative cost against number of queries, one line per strategy, the break-even Q* marked.
 
     The first call on an axes draws; later calls move the same artists (set_data), so an explorer that calls
-    it on every slider move stays fast. ``colors`` are keys of :data:`COLORS` (default: from each name's first word).
+    it on every slider move stays fast. ``colors`` are keys of :data:`COLORS` (default: from each name's first word);
+    ``styles`` are line styles (default: a different one per line, so no line is told apart by colour alone).
     """
     queries = np.asarray(queries)
     if not hasattr(ax, "_cost_lines"):
         names = list(costs)
         colors = colors or [name.split()[0].lower().replace("-", "").rstrip(":") for name in names]
-        styles = styles or ["-"] * len(names)
+        styles = styles or [LINE_STYLES[i % len(LINE_STYLES)] for i in range(len(names))]  # not colour alone
         ax._cost_lines = [ax.plot([], [], label=name, color=COLORS.get(color, color), ls=style, lw=2)[0]
                           for name, color, style in zip(names, colors, styles)]
         ax._break_even_line = ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)

@@ -105,6 +105,15 @@ def test_figures_use_only_the_course_colours() -> None:
     assert not stray, f"colours outside plots.COLORS: {stray}"
 
 
+def test_cost_lines_differ_by_style_not_only_colour() -> None:
+    _, ax = plots.new_figure()
+    queries = np.arange(1, 11)
+    plots.plot_cumulative_costs(ax, queries, {"amortized": queries + 5.0, "unamortized": 2.0 * queries,
+                                              "exact": 3.0 * queries}, break_even=5)
+    styles = [line.get_linestyle() for line in ax._cost_lines]
+    assert len(set(styles)) == len(styles)
+
+
 def test_a_described_figure_renders_as_img_with_its_text() -> None:
     fig, ax = plots.new_figure()
     ax.plot([0, 1], [0, 1])
