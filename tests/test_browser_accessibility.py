@@ -70,7 +70,7 @@ def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_bro
     try:
         for name in pages:
             page = context.new_page()
-            page.goto(served + name, wait_until="networkidle")
+            page.goto(served + name, wait_until="load")
             page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
             results = axe.run(page).response
             if results["violations"]:
