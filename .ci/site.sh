@@ -16,4 +16,4 @@ else
   "${build[@]}"
 fi
 du -sh "$out"
-SIMPLEX_EDU_SITE_DIR="$out" .venv/bin/python -m pytest -n 0 -q tests/test_site.py
+SIMPLEX_EDU_SITE_DIR="$out" .venv/bin/python -m pytest -n 0 -q tests/test_site.py tests/test_browser_accessibility.py -k "not keyboard"

@@ -21,7 +21,7 @@ from simplex_edu.plots import COLORS, plot_cumulative_costs
 from simplex_edu.training import History, TrainConfig, train
 
 LOG_2PI = math.log(2 * math.pi)
-GRID_COLOR = "#ff7f0e"  # the grid is a per-query method too, but must not be mistaken for MCMC's red
+GRID_COLOR = COLORS["accent"]  # the grid is a per-query method too, but must not be mistaken for MCMC's vermilion
 
 
 # ---------------------------------------------------------------- the model and its exact posterior
@@ -457,7 +457,7 @@ def plot_ledger(ax, data: dict, mark_break_even: bool = True) -> None:
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     plot_cumulative_costs(ax, data["queries"], data["costs"], data["break_even_mcmc"] if mark_break_even else None,
-                          colors=["amortized", "unamortized", GRID_COLOR], styles=["-", "-", "--"],
+                          colors=["amortized", "unamortized", GRID_COLOR], styles=["-", "-.", "--"],
                           legend_loc="lower right")
 
 

@@ -372,8 +372,9 @@ def sweep_curves(results: dict, kind: str, steps: int | None = None) -> list[np.
 
 # --- the figure that carries the lesson -----------------------------------------------------------------
 
-KIND_COLORS = {"direct": COLORS["amortized"], "prefix": "#9467bd", "cot": COLORS["unamortized"],
+KIND_COLORS = {"direct": COLORS["amortized"], "prefix": COLORS["baseline"], "cot": COLORS["unamortized"],
                "mlp": COLORS["accent"]}
+KIND_MARKERS = {"direct": "o-", "prefix": "^-", "cot": "D-"}  # a second cue beside colour (the MLP's: "s--")
 
 
 def plot_length_curves(curves: dict[str, list[dict]], mlp: tuple[list[int], list[np.ndarray]] | None = None,
@@ -392,8 +393,8 @@ def plot_length_curves(curves: dict[str, list[dict]], mlp: tuple[list[int], list
     for kind, runs in curves.items():
         for i, run in enumerate(runs):
             style = dict(color=KIND_COLORS[kind], lw=1.5, ms=3, alpha=0.85, label=LABELS[kind] if i == 0 else None)
-            acc_ax.plot(run["lengths"], run["accuracy"], "o-", **style)
-            loss_ax.plot(run["lengths"], np.maximum(run["loss"], floor), "o-", **style)
+            acc_ax.plot(run["lengths"], run["accuracy"], KIND_MARKERS[kind], **style)
+            loss_ax.plot(run["lengths"], np.maximum(run["loss"], floor), KIND_MARKERS[kind], **style)
     if mlp is not None:
         for i, accuracy in enumerate(mlp[1]):
             acc_ax.plot(mlp[0], accuracy, "s--", ms=3, lw=1.2, color=KIND_COLORS["mlp"],
@@ -474,7 +475,7 @@ def draw_explorer(fig, view: dict) -> None:
         fig._cot_artists = (ax, image, crosses)
     ax, image, crosses = fig._cot_artists
     first = lambda step: "never" if step is None else f"at step {step}"  # noqa: E731
-    ax.set_xlabel(f"step i   (dark = 1, light = 0; red × = wrong)   first wrong: chain of thought "
+    ax.set_xlabel(f"step i   (dark = 1, light = 0; × = wrong)   first wrong: chain of thought "
                   f"{first(view['first_cot_error'])}, direct {first(view['first_direct_error'])}")
     n, wrong = view["n"], view["wrong"]
     image.set_data(view["rows"])

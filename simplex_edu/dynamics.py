@@ -432,8 +432,8 @@ def strategy_errors(flow: FlowMap, fields: dict[str, Field], x0: np.ndarray, k: 
 
 
 # First matching word decides a strategy's colour: the same colour means the same strategy in both panels.
-STRATEGY_COLORS = {"splitting": "#ff7f0e", "separate": COLORS["amortized"], "flow map": COLORS["amortized"],
-                   "polynomial": COLORS["accent"], "MLP": "#9467bd", "RK4": COLORS["unamortized"]}
+STRATEGY_COLORS = {"splitting": COLORS["exact"], "separate": COLORS["amortized"], "flow map": COLORS["amortized"],
+                   "polynomial": COLORS["accent"], "MLP": COLORS["baseline"], "RK4": COLORS["unamortized"]}
 
 
 def plot_strategy_errors(axes, data: dict) -> None:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import io
+import os
+from typing import Any
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-# The same colour always means the same strategy, in every lesson.
+# The same colour always means the same strategy, in every lesson. Chosen to stay apart under colour-vision
+# deficiencies (Okabe–Ito's blue and vermilion, black, a mid grey, Tol's wine): every pair at least 20.8 CIEDE2000
+# apart under simulated deuteranomaly, protanomaly and tritanomaly, each at least 3:1 against white
+# (tests/test_accessibility.py).
 COLORS = {
-    "amortized": "#1f77b4",     # paid up front: a trained network
-    "unamortized": "#d62728",   # paid per query: search, sampling, integration, chain of thought
-    "exact": "#222222",         # the truth we check against
-    "baseline": "#999999",      # chance, controls
-    "accent": "#2ca02c",
+    "amortized": "#0072B2",     # paid up front: a trained network
+    "unamortized": "#D55E00",   # paid per query: search, sampling, integration, chain of thought
+    "exact": "#000000",         # the truth we check against
+    "baseline": "#8C8C8C",      # chance, controls
+    "accent": "#882255",
 }
+LINE_STYLES = ("-", "--", "-.", ":")  # a second cue beside colour, for lines that share a figure
+RETINA = "SIMPLEX_EDU_RETINA"  # set (to 1) by the site build: described figures drawn at twice their pixels
+ALT_PREFIX = '<img alt="'  # how a described figure's HTML output begins (figures_without_text looks for it)
 
 STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -45,13 +58,14 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
     """Cumulative cost against number of queries, one line per strategy, the break-even Q* marked.
 
     The first call on an axes draws; later calls move the same artists (set_data), so an explorer that calls
-    it on every slider move stays fast. ``colors`` are keys of :data:`COLORS` (default: from each name's first word).
+    it on every slider move stays fast. ``colors`` are keys of :data:`COLORS` (default: from each name's first word);
+    ``styles`` are line styles (default: a different one per line, so no line is told apart by colour alone).
     """
     queries = np.asarray(queries)
     if not hasattr(ax, "_cost_lines"):
         names = list(costs)
         colors = colors or [name.split()[0].lower().replace("-", "").rstrip(":") for name in names]
-        styles = styles or ["-"] * len(names)
+        styles = styles or [LINE_STYLES[i % len(LINE_STYLES)] for i in range(len(names))]  # not colour alone
         ax._cost_lines = [ax.plot([], [], label=name, color=COLORS.get(color, color), ls=style, lw=2)[0]
                           for name, color, style in zip(names, colors, styles)]
         ax._break_even_line = ax.axvline(1, color=COLORS["baseline"], ls="--", lw=1)
@@ -97,4 +111,73 @@ def describe(fig, text: str):
     The notebook output and the site's ``alt`` carry it, so a screen reader reads the sentence, not a file name.
     """
     fig.alt_text = " ".join(text.split())
+    _show_described_figures()
     return fig
+
+
+def image_scale() -> int:
+    """Pixels per figure pixel in a PNG: 2 on the site (sharp on high-density screens), 1 in kernels (memory)."""
+    return 2 if os.environ.get(RETINA, "") not in ("", "0") else 1
+
+
+def figure_html(fig: Figure) -> str:
+    """A described figure as ``<img alt="its text" src="data:image/png...">``, at its own size on the page."""
+    scale = image_scale()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi * scale, bbox_inches="tight")
+    png = buffer.getvalue()
+    width, height = (int.from_bytes(png[at:at + 4], "big") // scale for at in (16, 20))  # from the PNG header
+    return (f'{ALT_PREFIX}{html.escape(fig.alt_text)}" width="{width}" height="{height}" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+
+
+def _html_or_none(fig: Figure) -> str | None:
+    return figure_html(fig) if getattr(fig, "alt_text", None) else None
+
+
+def _plain_text(fig: Figure, printer: Any, _cycle: bool) -> None:
+    printer.text(getattr(fig, "alt_text", None) or repr(fig))
+
+
+class _PngUnlessDescribed:
+    """The inline backend's PNG formatter, skipped for a described figure (its HTML output carries the PNG)."""
+
+    def __init__(self, png: Any):
+        self.png = png
+
+    def __call__(self, fig: Figure) -> Any:
+        return None if getattr(fig, "alt_text", None) else self.png(fig)
+
+
+def _show_described_figures() -> None:
+    """In IPython: a described figure's output is its text (text/plain) and an ``<img alt>`` (text/html)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type(Figure, _html_or_none)
+    formatters["text/plain"].for_type(Figure, _plain_text)
+    try:
+        png = formatters["image/png"].lookup_by_type(Figure)
+    except KeyError:
+        return  # no PNG formatter (not the inline backend): nothing to skip
+    if not isinstance(png, _PngUnlessDescribed):  # checked each time: %matplotlib inline registers its own again
+        formatters["image/png"].for_type(Figure, _PngUnlessDescribed(png))
+
+
+def figures_without_text(notebook: Any) -> list[int]:
+    """Indices of the code cells of a notebook (nbformat) with a figure output that has no text alternative."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            markup = data.get("text/html", "")
+            markup = "".join(markup) if isinstance(markup, list) else markup
+            if "image/png" in data or ("data:image/png" in markup and not markup.startswith(ALT_PREFIX)):
+                found.append(index)
+                break
+    return found

@@ -257,14 +257,28 @@ def _controls_text(state: dict[str, Any], model: dict[str, Any]) -> list[str]:
     return found
 
 
-def _last_image(state: dict[str, Any], model: dict[str, Any]) -> str | None:
-    """The base64 PNG of the last Image widget under a widget (an explorer's figure)."""
+def _last_image(state: dict[str, Any], model: dict[str, Any]) -> tuple[str, str | None] | None:
+    """The base64 PNG of the last Image widget under a widget (an explorer's figure), and its text alternative."""
     image = None
     if model.get("model_name") == "ImageModel":
-        image = next((b["data"] for b in model.get("buffers", []) if b.get("path") == ["value"]), None)
+        png = next((b["data"] for b in model.get("buffers", []) if b.get("path") == ["value"]), None)
+        image = None if png is None else (png, model.get("state", {}).get("tooltip"))
     for child in model.get("state", {}).get("children", []):
         image = _last_image(state, state.get(child.removeprefix("IPY_MODEL_"), {})) or image
     return image
+
+
+def picture_html(png: str, alt: str) -> str:
+    """An ``<img>`` of a base64 PNG with its text alternative, at its size on the page (retina PNGs: half)."""
+    import base64
+    import html
+
+    from simplex_edu.plots import image_scale
+
+    header = base64.b64decode(png[:32])  # the PNG header: width and height at bytes 16–24
+    width, height = (int.from_bytes(header[at:at + 4], "big") // image_scale() for at in (16, 20))
+    return (f'<img alt="{html.escape(alt)}" width="{width}" height="{height}" '
+            f'src="data:image/png;base64,{png}">')
 
 
 def static_widgets(notebook: Any, name: str) -> None:
@@ -288,8 +302,9 @@ def static_widgets(notebook: Any, name: str) -> None:
             if picture is None:
                 raise SiteError(f"{name}: an explorer's figure is missing from the saved widget state")
             settings = ", ".join(_controls_text(state, model))
-            outputs.append(nbformat.v4.new_output("display_data", data={"image/png": picture,
-                                                                         "text/plain": "explorer"}))
+            alt = picture[1] or f"The explorer's figure at its starting settings ({settings})."
+            outputs.append(nbformat.v4.new_output("display_data", data={"text/html": picture_html(picture[0], alt),
+                                                                         "text/plain": alt}))
             outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": (
                 f"*The explorer at its starting settings ({settings}). Its controls move in a running "
                 "lesson: open it on Binder or Colab (links at the top of this page).*")}))
@@ -388,6 +403,7 @@ def execute_lessons(paths: list[Path], workdir: Path, jobs: int, cache: Path | N
 
     os.environ.update({var: "1" for var in THREAD_VARS})
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures as PNG outputs
+    os.environ["SIMPLEX_EDU_RETINA"] = "1"  # plots.RETINA: figures sharp on high-density screens (site only)
     os.environ.pop("SIMPLEX_EDU_GRADING", None)  # grading mode would fail unattempted checks
 
     def executed(path: Path) -> Any:

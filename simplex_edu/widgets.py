@@ -18,9 +18,10 @@ from typing import Any, Callable
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
+import traitlets
 from IPython.display import display
 
-from simplex_edu.plots import new_figure
+from simplex_edu.plots import image_scale, new_figure
 
 # Every explorer made in this kernel, so the benchmark can time their updates without knowing the lesson.
 EXPLORERS: "weakref.WeakSet[Explorer]" = weakref.WeakSet()
@@ -44,6 +45,9 @@ class Explorer:
         # JupyterLab, Notebook 7, VS Code, Colab and headless test runs.
         width = f"{self.fig.get_figwidth() * self.fig.dpi:.0f}px"  # real size: stretched PNGs look blurry
         self.image = W.Image(format="png", layout=W.Layout(width=width, max_width="100%"))
+        # The figure's text alternative goes in the image's tooltip (its title); ipywidgets' view shows a tooltip
+        # only when the widget's description is empty, and an Image has none (a TypeError in the browser).
+        self.image.add_traits(description=traitlets.Unicode("").tag(sync=True))
         self.update_seconds: list[float] = []
         self.error: str | None = None  # what the last update could not do, shown in ``self.message``
         self.message = W.HTML(layout=W.Layout(display="none"))
@@ -96,8 +100,9 @@ class Explorer:
             self.fig.draw_without_rendering()
             self.fig.set_layout_engine(None)  # None, not "none": a placeholder engine still costs savefig a draw
         buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png")
+        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi * image_scale())
         self.image.value = buffer.getvalue()
+        self.image.tooltip = getattr(self.fig, "alt_text", None)  # the figure's text alternative (plots.describe)
         self.update_seconds.append(time.perf_counter() - start)
 
     def _ipython_display_(self) -> None:

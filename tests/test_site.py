@@ -114,12 +114,14 @@ def test_badges_give_way_to_the_launch_box() -> None:
 EXPLORER_NOTEBOOK = """
 import ipywidgets as widgets
 from tqdm.auto import tqdm
+from simplex_edu.plots import describe
 from simplex_edu.widgets import Explorer
 for _ in tqdm(range(3), desc="progress"):
     pass
 def draw(fig, data):
     fig.axes[0].clear()
     fig.axes[0].plot(data)
+    describe(fig, f"A rising line of {len(data)} points.")
 Explorer(lambda n: list(range(n)), draw, {"n": widgets.IntSlider(value=7, min=1, max=9, description="points")})
 """
 
@@ -134,8 +136,10 @@ def test_explorer_becomes_its_picture_and_progress_bars_go(tmp_path: Path) -> No
     images = [m for m in state.values() if m["model_name"] == "ImageModel"]
     site.static_widgets(executed, path.name)
     outputs = [o for o in executed.cells[0].outputs if o.output_type == "display_data"]
-    assert [list(o.data) for o in outputs] == [["image/png", "text/plain"], ["text/markdown"]]
-    assert outputs[0].data["image/png"] == images[0]["buffers"][0]["data"]
+    assert [list(o.data) for o in outputs] == [["text/html", "text/plain"], ["text/markdown"]]
+    assert images[0]["buffers"][0]["data"] in outputs[0].data["text/html"]
+    assert outputs[0].data["text/plain"] == "A rising line of 7 points."  # the figure's text, as the title in a kernel
+    assert outputs[0].data["text/html"].startswith('<img alt="A rising line of 7 points." width="512" height="288"')
     assert "points = 7" in outputs[1].data["text/markdown"]
     assert "widgets" not in executed.metadata
 

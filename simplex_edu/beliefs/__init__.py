@@ -402,7 +402,7 @@ def draw_belief_walk(fig: Figure, view: dict, background: np.ndarray | None = No
         draw_simplex(ax, "")
         if background is not None:
             bg = simplex_to_xy(background)
-            ax.plot(bg[:, 0], bg[:, 1], ".", ms=1.5, mew=0, color="#777777", alpha=0.6)
+            ax.plot(bg[:, 0], bg[:, 1], ".", ms=1.5, mew=0, color=COLORS["baseline"], alpha=0.6)
         ax.plot([], [], "-", color=COLORS["exact"], lw=1, alpha=0.6)
         ax.plot([], [], "--", color=COLORS["amortized"], lw=1, alpha=0.6)
         ax.plot([], [], "o", color=COLORS["exact"], ms=7, label="exact filter")

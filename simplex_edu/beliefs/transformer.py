@@ -218,7 +218,7 @@ def plot_rmse_per_layer(result: dict) -> Figure:
     """Held-out probe RMSE at each layer and concatenated, trained network beside the two controls."""
     fig, ax = new_figure(1, 1, 8, 3.6)
     places = np.arange(len(result["names"]))
-    colors = [COLORS["amortized"], COLORS["baseline"], COLORS["unamortized"], "#9ecae1"]
+    colors = [COLORS["amortized"], COLORS["baseline"], COLORS["unamortized"], COLORS["accent"]]
     width = 0.8 / len(result["rows"])
     for k, ((name, rmse), color) in enumerate(zip(result["rows"].items(), colors)):
         ax.bar(places + (k - (len(result["rows"]) - 1) / 2) * width, rmse, width, color=color, label=name)

@@ -1,0 +1,169 @@
+"""Accessibility in headless Chromium: axe-core on every site page and in JupyterLab, explorers from the keyboard.
+
+axe-core (the copy bundled with ``axe-playwright-python``, injected into the page: nothing is fetched) runs every
+rule it has, of every impact, on every site page, the instructor page included; the test asks for zero
+violations. Every figure on a page must have an ``alt`` that is a sentence, not a file name. The built site comes
+from tests/test_site.py's fixtures (``SIMPLEX_EDU_SITE_DIR`` names one built already, as ``.ci/site.sh`` does).
+
+In JupyterLab, an explorer with every kind of control the lessons use (integer slider, log slider, dropdown) is
+driven with the keyboard only: Tab reaches each control, an arrow key moves it, the figure redraws and its text
+alternative (the image's title) follows. axe-core then checks the notebook's outputs (JupyterLab's own chrome is
+not the course's); the one violation allowed is upstream's: ipywidgets' slider handle (noUiSlider) has no name.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import nbformat
+import pytest
+
+from test_accessibility import FILE_NAME, TEXTS_PENDING
+from test_browser import (  # noqa: F401 (browser, jupyterlab and page are fixtures)
+    FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, browser, jupyterlab, page, run_all,
+    save_screenshot, scroll_to, wait_for_figure, wait_for_kernel_idle)
+from test_site import LESSONS, built, html_pages, served  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+
+def axe_report(results: dict) -> str:
+    """One line per violated rule: its id, impact, how many elements, and the first element's selector."""
+    return "\n".join(f"  {v['id']} ({v['impact']}): {len(v['nodes'])}× e.g. {v['nodes'][0]['target']} — {v['help']}"
+                     for v in results["violations"])
+
+
+@pytest.fixture(scope="module")
+def site_browser() -> Iterator[Browser]:
+    """Headless Debian Chromium, as tests/test_browser.py launches it (skips without it unless required)."""
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, REQUIRED, browser_missing
+
+    reason = browser_missing()
+    if reason:
+        if REQUIRED:
+            pytest.fail(f"SIMPLEX_EDU_REQUIRE_BROWSER is set but {reason}", pytrace=False)
+        pytest.skip(reason)
+    pytest.importorskip("axe_playwright_python", reason="the test extra's axe-playwright-python is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_browser: Browser) -> None:  # noqa: F811
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    pages = [p.relative_to(built).as_posix() for p in html_pages(built)]
+    assert {f"lessons/{p.stem}.html" for p in LESSONS} <= set(pages) and "instructors.html" in pages
+    context = site_browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route(lambda url: not url.startswith(served), lambda route: route.abort())
+    failures = []
+    try:
+        for name in pages:
+            page = context.new_page()
+            page.goto(served + name, wait_until="load")
+            page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
+            results = axe.run(page).response
+            if results["violations"]:
+                failures.append(f"{name}:\n{axe_report(results)}")
+            page.close()
+    finally:
+        context.close()
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("lesson", [pytest.param(p, marks=pytest.mark.xfail(
+    p.stem in TEXTS_PENDING, strict=True, reason="its figures are not described yet")) for p in LESSONS],
+    ids=[p.stem for p in LESSONS])
+def test_every_figure_on_a_lesson_page_has_a_sentence_for_alt(lesson: Path, built: Path) -> None:  # noqa: F811
+    markup = (built / "lessons" / f"{lesson.stem}.html").read_text()
+    outputs = re.findall(r'<div class="cell_output.*?(?=<div class="cell |</section>)', markup, re.S)
+    alts = [html.unescape(alt) for output in outputs for alt in re.findall(r'<img[^>]*\balt="([^"]*)"', output)]
+    assert len(alts) == sum(len(re.findall(r"<img\b", output)) for output in outputs), "an <img> without alt"
+    assert [alt for alt in alts if FILE_NAME.search(alt) or len(alt.split()) < 5] == [], "alt that is no sentence"
+
+
+KEYBOARD_CELL = """
+import ipywidgets as W
+from simplex_edu.plots import describe
+from simplex_edu.widgets import Explorer
+
+def draw(fig, data):
+    n, scale, shape = data
+    fig.axes[0].clear()
+    fig.axes[0].plot(range(n), [scale * (i if shape == "line" else i * i) for i in range(n)])
+    describe(fig, f"A {shape} through {n} points, scaled by {scale:.3g}.")
+
+Explorer(lambda n, scale, shape: (n, scale, shape), draw, {
+    "n": W.IntSlider(value=3, min=1, max=9, description="points"),
+    "scale": W.FloatLogSlider(value=1, min=-1, max=1, description="scale"),
+    "shape": W.Dropdown(options=["line", "parabola"], value="line", description="shape")})
+"""
+FOCUSED_JS = """explorer => {
+    const e = document.activeElement;
+    if (!explorer.contains(e)) return 'outside';
+    if (e.matches('.noUi-handle')) return 'slider ' + e.closest('.widget-slider').querySelector('label').textContent;
+    if (e.matches('select')) return 'dropdown ' + e.closest('.widget-dropdown').querySelector('label').textContent;
+    return 'other';
+}"""
+# Upstream, not the course's: ipywidgets draws a slider's handle with noUiSlider, whose role="slider" element has
+# no accessible name (the label is not associated with it).
+UPSTREAM = {"aria-input-field-name": ".noUi-handle"}
+
+
+def test_an_explorer_works_from_the_keyboard_and_its_outputs_pass_axe(jupyterlab: JupyterLab, page: Page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(KEYBOARD_CELL)], metadata={
+        "kernelspec": {"name": "python3", "display_name": KERNEL_LABEL, "language": "python"}})
+    nbformat.write(notebook, jupyterlab.root / "keyboard.ipynb")
+    explorer = page.locator(".jp-NotebookPanel:visible .simplex-explorer").first
+    image = explorer.locator("img").last
+    step, reached = "open the notebook", []
+    try:
+        page.goto(jupyterlab.url("keyboard.ipynb", "keyboard"), timeout=PAGE_LOAD * 1000)
+        wait_for_kernel_idle(page, KERNEL_IDLE)
+        step = "run it"
+        run_all(page)
+        explorer.wait_for(state="attached", timeout=WIDGET_RENDER * 1000)
+        scroll_to(explorer)
+        figure = wait_for_figure(explorer, None, WIDGET_RENDER)
+        assert image.get_attribute("title") == "A line through 3 points, scaled by 1."
+        step = "Tab into the explorer and through its controls"
+        explorer.evaluate("e => { e.tabIndex = -1; e.focus(); }")  # start just before the first control
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            focused = explorer.evaluate(FOCUSED_JS)
+            if focused == "outside":
+                break
+            if focused == "other":
+                continue  # a slider's editable readout
+            step = f"move the {focused} with an arrow key"
+            # A slider moves one step with an arrow key; on a dropdown, headless Chromium's arrow keys open the
+            # option list (a popup outside the page), so End chooses its last option, as with the list closed.
+            page.keyboard.press("End" if focused.startswith("dropdown") else "ArrowRight")
+            figure = wait_for_figure(explorer, figure, FIGURE_REDRAW)
+            reached.append(focused)
+        assert reached == ["slider points", "slider scale", "dropdown shape"], f"Tab reached {reached}"
+        assert image.get_attribute("title") == f"A parabola through 4 points, scaled by {10 ** 0.1:.3g}."
+        step = "axe-core on the notebook's outputs"
+        results = Axe().run(page, context={"include": [[".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea"]]},
+                            options={"resultTypes": ["violations"]}).response
+        ours = [v for v in results["violations"] if not (v["id"] in UPSTREAM and all(
+            re.search(re.escape(UPSTREAM[v["id"]]), str(node["target"])) or "noUi" in node["html"]
+            for node in v["nodes"]))]
+        assert not ours, f"axe-core in JupyterLab:\n{axe_report({'violations': ours})}"
+        print(f"axe-core in JupyterLab: upstream only:\n{axe_report(results)}")
+    except Exception as failure:
+        shot, logged = save_screenshot(page, "browser-keyboard", explorer)
+        raise AssertionError(f"keyboard: failed at step '{step}' (reached {reached}): {failure}\n"
+                             f"screenshot: {shot}\nlog console errors: {logged}") from failure
