@@ -394,7 +394,7 @@ def plot_rmse_per_layer(result: dict) -> Figure:
     width = 0.8 / len(result["rows"])
     for k, ((name, rmse), color) in enumerate(zip(result["rows"].items(), colors)):
         ax.bar(places + (k - (len(result["rows"]) - 1) / 2) * width, rmse, width, color=color, label=name)
-    for (k, rmse), style in zip(result["lookup"].items(), [":", "--", "-."]):
+    for (k, rmse), style in zip(result["lookup"].items(), [":", "--", "-.", (0, (5, 1, 1, 1, 1, 1)), "-"]):
         ax.axhline(rmse, color=COLORS["accent"], ls=style, lw=1.2, label=f"lookup of the last {k} tokens")
     ax.set_xticks(places, [n.replace(" concatenated", "\nconcatenated") for n in result["names"]], fontsize=8)
     ax.set_yscale("log")
@@ -406,39 +406,30 @@ def plot_rmse_per_layer(result: dict) -> Figure:
 
 
 def plot_true_vs_probed(result: dict) -> Figure:
-    """The lesson's figure: exact beliefs, probed from the trained network's last block, and from the untrained one."""
-    fig, axes = new_figure(1, 3, 15, 5.4, dpi=100)
+    """The lesson's figure: exact beliefs, and probed from the trained network (all layers, last block) and untrained."""
+    fig, axes = new_figure(2, 2, 12, 11, dpi=100)
     true = result["true"]
-    B.scatter_beliefs(axes[0], true, true, f"exact beliefs (forward algorithm)\n{len(true):,} held-out contexts")
-    for ax, name in zip(axes[1:], ["trained, last block", "untrained, last block"]):
+    B.scatter_beliefs(axes[0, 0], true, true, f"exact beliefs (forward algorithm), {len(true):,} held-out contexts")
+    for ax, name in zip(axes.flat[1:], ["trained, all layers", "trained, last block", "untrained, last block"]):
         points = result["probed"][name]
-        B.scatter_beliefs(ax, points, true, f"linear probe, {name}\nRMSE {B.simplex_rmse(points, true):.3f}, "
-                          f"{outside_simplex(points, 0.01):.0%} beyond 0.01 outside the triangle")
-    for ax in axes:
+        B.scatter_beliefs(ax, points, true, f"linear probe, {name}: RMSE {B.simplex_rmse(points, true):.3f}\n"
+                          f"{outside_simplex(points, 0.01):.0%} of points more than 0.01 outside the triangle")
+    for ax in axes.flat:
         for collection in ax.collections:
             collection.set_sizes([4])
     return fig
 
 
-def corner_window(state: int = 0, radius: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """Plane limits (x, y) of a square window around the corner of ``state`` where the beliefs' nested copies sit."""
-    corner = B.SIMPLEX_CORNERS[state]
-    toward = B.SIMPLEX_CORNERS.mean(0) - corner
-    centre = corner + 0.45 * radius * toward / np.linalg.norm(toward)
-    return centre[0] + np.array([-radius, radius]) / 2, centre[1] + np.array([-radius, radius]) / 2
-
-
-def plot_corner_zoom(result: dict, state: int = 0, radius: float = 0.2) -> Figure:
-    """A corner magnified: the exact beliefs' nested triangles beside the trained and untrained last-block probes."""
+def plot_corner_zoom(result: dict, size: float = 0.2) -> Figure:
+    """The corner of state 0 magnified: the exact beliefs' nested copies beside the trained network's probes."""
     fig, axes = new_figure(1, 3, 15, 5.2, dpi=100)
     true = result["true"]
-    xlim, ylim = corner_window(state, radius)
-    for ax, (title, points) in zip(axes, [("exact beliefs", true), *[(f"probe, {name}", result["probed"][name])
-                                                                   for name in ("trained, last block",
-                                                                                "untrained, last block")]]):
-        B.scatter_beliefs(ax, points, true, f"{title}: the corner of state {state}, magnified", size=6)
-        ax.set_xlim(*xlim)
-        ax.set_ylim(*ylim)
+    panels = [("exact beliefs", true)] + [(f"probe, {name}", result["probed"][name])
+                                          for name in ("trained, all layers", "trained, last block")]
+    for ax, (title, points) in zip(axes, panels):
+        B.scatter_beliefs(ax, points, true, f"{title}: the corner of state 0, magnified", size=6)
+        ax.set_xlim(-0.05 * size, 0.95 * size)
+        ax.set_ylim(-0.05 * size, 0.95 * size)
     return fig
 
 
