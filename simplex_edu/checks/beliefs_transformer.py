@@ -89,7 +89,8 @@ def check_optimal_loss_per_position(fn: Callable) -> CheckResult:
                                   hint="keep one unnormalised forward vector per prefix (start: the stationary "
                                        "distribution); extend every prefix by every token with "
                                        "np.einsum('pi,aij->paj', forward, T).reshape(-1, S); then P(prefix) = row "
-                                       "sum, belief = row / sum, and the entry is Σ P(prefix) · H(belief @ B) in bits.")
+                                       "sum, belief = row / sum, and the entry is Σ P(prefix) · "
+                                       "H(next_token_probs(belief, T)) in bits.")
 
 
 # ---------------------------------------------------------------- Exercise 3.1
