@@ -2,11 +2,13 @@
 
 The beliefs topic's second module (lesson 05's is the package itself): it reuses ``simplex_edu.beliefs`` for the
 process, the exact filter, the probe and the triangle, and adds what a transformer needs. It reproduces the headline
-result of Shai et al. (2024), "Transformers represent belief state geometry in their residual stream": a transformer
-trained only on next-token prediction holds the belief states, fractal and all, linearly in its residual stream.
+result of Shai et al. (2024), "Transformers represent belief state geometry in their residual stream", with the
+paper's sizes (learned positions, 4 layers, d_model 64, context 10), against a lookup of the last few tokens and
+untrained and shuffled controls, and adds a causal test: moving the stream along the probe moves the prediction.
 
-Training to good quality takes minutes on a laptop CPU, longer than a lesson can wait, so a checkpoint ships in
-``simplex_edu/data/`` beside the recipe that made it (:func:`make_checkpoint` regenerates both).
+Training takes about ten minutes on one CPU core, longer than a lesson can wait, so a checkpoint ships in
+``simplex_edu/data/`` beside the recipe that made it (:func:`make_checkpoint` regenerates both) and its measured
+numbers on 20,000 fresh sequences (:func:`measure_checkpoint`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import torch
 from matplotlib.figure import Figure
 
 from simplex_edu import beliefs as B
+from torch import nn
+
 from simplex_edu.nn import TinyTransformer, count_parameters
 from simplex_edu.plots import COLORS, new_figure
 from simplex_edu.training import History, TrainConfig, seed_everything, train
@@ -35,13 +39,13 @@ class Recipe:
     x: float = 0.05
     alpha: float = 0.85
     context: int = 10           # tokens the network reads; it predicts the token after each of them
-    d_model: int = 32
+    d_model: int = 64           # the paper's sizes: 4 layers, d_model 64, context 10, learned positions
     n_layers: int = 4
-    n_heads: int = 4            # ALiBi slopes 1/4 … 1/256: some heads look at the last few tokens, some far back
+    n_heads: int = 4
     mlp_ratio: int = 4
-    steps: int = 4000
-    batch_size: int = 64
-    lr: float = 3e-3
+    steps: int = 5000
+    batch_size: int = 256
+    lr: float = 1e-3
     lr_drop_at: float = 0.8
     seed: int = 0
 
@@ -58,14 +62,52 @@ class Recipe:
 
 # ---------------------------------------------------------------- the network and its training
 
-def make_transformer(recipe: Recipe, seed: int | None = None) -> TinyTransformer:
+class TokenAndPosition(nn.Module):
+    """The first layer: a learned vector per token plus a learned vector per position (0 … context − 1)."""
+
+    def __init__(self, tokens: nn.Embedding, positions: nn.Embedding):
+        super().__init__()
+        self.tokens, self.positions = tokens, positions
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Embeddings (batch, length, d_model) of tokens (batch, length) starting at position 0."""
+        return self.tokens(tokens) + self.positions(torch.arange(tokens.shape[1], device=tokens.device))
+
+
+class PositionTransformer(TinyTransformer):
+    """The package's transformer with learned position embeddings instead of ALiBi, as in Shai et al. (2024).
+
+    ALiBi only sees how far back a token is, so a run of one token looks the same at every length; a learned
+    position embedding, added to the token's, lets the network tell "0" from "0000000000" as the filter does.
+    ``model.embed`` is that sum, so hooks on it record the residual stream's first entry.
+    """
+
+    def __init__(self, vocab_size: int, d_model: int, n_layers: int, n_heads: int, context: int, mlp_ratio: int = 4):
+        super().__init__(vocab_size, d_model, n_layers, n_heads, mlp_ratio=mlp_ratio)
+        self.embed = TokenAndPosition(self.embed, nn.Embedding(context, d_model))
+
+    def forward(self, tokens: torch.Tensor, return_residual: bool = False):
+        """Logits (batch, length, outputs); with ``return_residual`` also the stream: embeddings, then each block's."""
+        length = tokens.shape[1]
+        mask = torch.full((length, length), float("-inf"), device=tokens.device).triu(1)  # causal: never look ahead
+        h = self.embed(tokens)
+        residual = [h]
+        for layer, block in enumerate(self.blocks):
+            h = block(h, mask, None, layer)
+            residual.append(h)
+        logits = self.readout(self.norm(h))
+        return (logits, residual) if return_residual else logits
+
+
+def make_transformer(recipe: Recipe, seed: int | None = None) -> PositionTransformer:
     """A fresh transformer of the recipe's sizes; the same seed gives the same initial weights."""
     seed_everything(recipe.seed if seed is None else seed)
-    return TinyTransformer(B.N_TOKENS, recipe.d_model, recipe.n_layers, recipe.n_heads, mlp_ratio=recipe.mlp_ratio)
+    return PositionTransformer(B.N_TOKENS, recipe.d_model, recipe.n_layers, recipe.n_heads, recipe.context,
+                               mlp_ratio=recipe.mlp_ratio)
 
 
 def train_transformer(recipe: Recipe, steps: int | None = None,
-                      progress: bool = True) -> tuple[TinyTransformer, History]:
+                      progress: bool = True) -> tuple[PositionTransformer, History]:
     """Train on next-token prediction only, with the package's own loop; ``steps`` cuts the run short."""
     model = make_transformer(recipe)
     history = train(model, B.next_token_batch(recipe.transitions(), recipe.context), B.next_token_loss,
@@ -95,7 +137,7 @@ def make_checkpoint(folder: Path | None = None, recipe: Recipe = Recipe(), progr
     return record
 
 
-def load_checkpoint(folder: Path | None = None) -> tuple[TinyTransformer, dict]:
+def load_checkpoint(folder: Path | None = None) -> tuple[PositionTransformer, dict]:
     """The trained transformer (in eval mode) and its record, from ``folder`` or the copy shipped with the package."""
     record = json.loads(_data_file(".json", folder).read_text())
     model = make_transformer(Recipe(**record["recipe"]))
@@ -168,41 +210,171 @@ def probe_rmse_per_layer(fit_acts: np.ndarray, fit_beliefs: np.ndarray, test_act
                      for fit, test in pairs])
 
 
-def probe_study(transitions: np.ndarray, trained: TinyTransformer, untrained: TinyTransformer, context: int,
-                n_fit: int = 1000, n_test: int = 500, seed: int = 1) -> dict:
-    """Probe held-out beliefs from every layer of the trained network and of two controls.
+def lookup_beliefs(fit_tokens: np.ndarray, fit_beliefs: np.ndarray, test_tokens: np.ndarray, k: int) -> np.ndarray:
+    """The simplest baseline a probe must beat: the mean fit-set belief of contexts ending in the same last k tokens.
 
-    The controls: the same architecture before training, and the trained network with the fit set's beliefs
-    shuffled across contexts. Returns the RMSE rows (per layer, then concatenated), the held-out true beliefs and
-    tokens, the concatenated probe's predictions, and one probe's weights per layer for the explorer.
+    Contexts shorter than k are keyed on all their tokens (and so on their length). Tokens (n, L), beliefs (n, L, S);
+    returns (n_test, L, S). A key never seen in the fit set gets the mean belief.
+    """
+    def keys(tokens: np.ndarray) -> np.ndarray:
+        key = np.zeros(tokens.shape, dtype=np.int64)
+        for lag in range(k):  # base-4 digits: 0 for "before the start", 1 + token otherwise
+            shifted = np.full(tokens.shape, -1)
+            shifted[:, lag:] = tokens[:, :tokens.shape[1] - lag]
+            key = key * 4 + shifted + 1
+        return key
+    fit_keys, test_keys = keys(fit_tokens).ravel(), keys(test_tokens).ravel()
+    flat = fit_beliefs.reshape(-1, fit_beliefs.shape[-1])
+    counts = np.bincount(fit_keys, minlength=4 ** k)
+    sums = np.stack([np.bincount(fit_keys, flat[:, s], minlength=4 ** k) for s in range(flat.shape[1])], axis=1)
+    table = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], flat.mean(0))
+    return table[test_keys].reshape(*test_tokens.shape, -1)
+
+
+def outside_simplex(points: np.ndarray, margin: float = 0.0) -> float:
+    """Fraction of points (n, S) with some coordinate below −margin: where no belief can be."""
+    return float(np.mean(np.min(points, axis=-1) < -margin))
+
+
+def probe_study(transitions: np.ndarray, trained: PositionTransformer, untrained: PositionTransformer, context: int,
+                n_fit: int = 1000, n_test: int = 500, seed: int = 1, lookups: tuple[int, ...] = (3, 4, 5)) -> dict:
+    """Probe held-out beliefs from every layer of the trained network, against controls and lookup baselines.
+
+    Controls: the same architecture before training, and the trained network with the fit set's beliefs shuffled
+    across contexts. Baselines: a lookup table of the last k tokens. Returns the RMSE rows (per layer, then
+    concatenated), the lookup RMSEs, the held-out true beliefs and tokens, the probed beliefs (trained last block,
+    trained all layers, untrained last block), and one trained probe's weights per layer for the explorer.
     """
     rng = np.random.default_rng(seed)
     fit_tokens, _ = B.sample_sequences(transitions, n_fit, context, rng)
     test_tokens, _ = B.sample_sequences(transitions, n_test, context, rng)
     fit_beliefs, test_beliefs = B.filter_beliefs(fit_tokens, transitions), B.filter_beliefs(test_tokens, transitions)
     shuffled = fit_beliefs.reshape(-1, 3)[rng.permutation(fit_beliefs[..., 0].size)].reshape(fit_beliefs.shape)
-    trained_fit, trained_test = residual_stream(trained, fit_tokens), residual_stream(trained, test_tokens)
-    untrained_fit, untrained_test = residual_stream(untrained, fit_tokens), residual_stream(untrained, test_tokens)
-    rows = {"trained": probe_rmse_per_layer(trained_fit, fit_beliefs, trained_test, test_beliefs),
-            "untrained (control)": probe_rmse_per_layer(untrained_fit, fit_beliefs, untrained_test, test_beliefs),
-            "shuffled labels (control)": probe_rmse_per_layer(trained_fit, shuffled, trained_test, test_beliefs)}
-    flat_fit, flat_test = (np.concatenate(list(a), -1).reshape(-1, a.shape[0] * a.shape[-1])
-                           for a in (trained_fit, trained_test))
-    y = fit_beliefs.reshape(-1, 3)
-    probes = [B.fit_linear_probe(layer.reshape(-1, layer.shape[-1]), y) for layer in trained_fit]
-    return {"rows": rows, "names": layer_names(len(trained_fit) - 1), "tokens": test_tokens,
-            "true": test_beliefs.reshape(-1, 3),
-            "probed": B.apply_probe(flat_test, B.fit_linear_probe(flat_fit, y)), "probes": probes}
+    y, true = fit_beliefs.reshape(-1, 3), test_beliefs.reshape(-1, 3)
+    rows, probed, probes = {}, {}, []
+    for name, net in [("trained", trained), ("untrained (control)", untrained)]:
+        fit_acts, test_acts = residual_stream(net, fit_tokens), residual_stream(net, test_tokens)
+        rows[name] = probe_rmse_per_layer(fit_acts, fit_beliefs, test_acts, test_beliefs)
+        last_fit, last_test = (acts[-1].reshape(-1, acts.shape[-1]) for acts in (fit_acts, test_acts))
+        probed[f"{name.split(' ')[0]}, last block"] = B.apply_probe(last_test, B.fit_linear_probe(last_fit, y))
+        if net is trained:
+            rows["shuffled labels (control)"] = probe_rmse_per_layer(fit_acts, shuffled, test_acts, test_beliefs)
+            probes = [B.fit_linear_probe(layer.reshape(-1, layer.shape[-1]), y) for layer in fit_acts]
+            flat_fit, flat_test = (np.concatenate(list(a), -1).reshape(-1, a.shape[0] * a.shape[-1])
+                                   for a in (fit_acts, test_acts))
+            probed["trained, all layers"] = B.apply_probe(flat_test, B.fit_linear_probe(flat_fit, y))
+        del fit_acts, test_acts
+    rows = {name: rows[name] for name in ("trained", "untrained (control)", "shuffled labels (control)")}
+    lookup = {k: B.simplex_rmse(lookup_beliefs(fit_tokens, fit_beliefs, test_tokens, k), test_beliefs)
+              for k in lookups}
+    return {"rows": rows, "lookup": lookup, "names": layer_names(len(probes) - 1), "tokens": test_tokens,
+            "true": true, "probed": probed, "probes": probes, "mean_belief": y.mean(0)}
+
+
+# ---------------------------------------------------------------- is the geometry used? a causal test
+
+def _run_from(model: PositionTransformer, h: torch.Tensor, layer: int) -> torch.Tensor:
+    """Next-token probabilities from a residual stream h (batch, L, d) taken after ``layer`` blocks."""
+    mask = torch.full((h.shape[1], h.shape[1]), float("-inf")).triu(1)
+    for index, block in enumerate(model.blocks[layer:], start=layer):
+        h = block(h, mask, None, index)
+    return model.readout(model.norm(h)).softmax(-1)
+
+
+def kl_bits(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """KL(p ‖ q) in bits along the last axis."""
+    return np.sum(p * np.log2(p / q), axis=-1)
+
+
+@torch.no_grad()
+def causal_test(model: PositionTransformer, transitions: np.ndarray, probes: list[np.ndarray], context: int,
+                n_pairs: int = 1000, seed: int = 2) -> dict:
+    """Move each context's residual stream along the probe to another context's belief: does the output follow?
+
+    At the last position of each context, after each block, a shift δ with probe(h + δ) = the target belief is
+    added and the rest of the network runs on. δ is the smallest such shift measured in the stream's own spread
+    (covariance Σ): δ = gap · (WᵀΣW)⁺WᵀΣ, a move along the directions in which the stream varies with the belief.
+    The control adds a shift of the same length in a random direction. Returns median KL (bits) from the filter's prediction for the target belief to the network's output:
+    before any move, and per block after the probe move and after the random move.
+    """
+    rng = np.random.default_rng(seed)
+    tokens, _ = B.sample_sequences(transitions, n_pairs, context, rng)
+    beliefs = B.filter_beliefs(tokens, transitions)[:, -1]
+    target = beliefs[rng.permutation(n_pairs)]
+    want = B.next_token_probs(target, transitions)
+    logits, residual = model(torch.as_tensor(tokens), return_residual=True)
+    before = float(np.median(kl_bits(want, logits[:, -1].softmax(-1).double().numpy())))
+    moved, random = [], []
+    for layer in range(1, len(residual)):
+        h = residual[layer].double().numpy()
+        weights, spread = probes[layer], np.cov(h.reshape(-1, h.shape[-1]).T)
+        to_stream = np.linalg.pinv(weights[:-1].T @ spread @ weights[:-1]) @ weights[:-1].T @ spread
+        shift = (target - B.apply_probe(h[:, -1], weights)) @ to_stream
+        direction = rng.normal(size=shift.shape)
+        direction *= np.linalg.norm(shift, axis=1, keepdims=True) / np.linalg.norm(direction, axis=1, keepdims=True)
+        for result, delta in ((moved, shift), (random, direction)):
+            patched = residual[layer].clone()
+            patched[:, -1] += torch.as_tensor(delta, dtype=patched.dtype)
+            out = _run_from(model, patched, layer)[:, -1].double().numpy()
+            result.append(float(np.median(kl_bits(want, out))))
+    return {"before": before, "probe move": np.array(moved), "random move": np.array(random),
+            "blocks": np.arange(1, len(residual))}
+
+
+# ---------------------------------------------------------------- the checkpoint's measured record
+
+@torch.no_grad()
+def run_of_one_token(model: PositionTransformer, transitions: np.ndarray, lengths: tuple[int, ...] = (1, 10)) -> dict:
+    """P(next token = 0) after a run of 0s of each length: the network's and the exact filter's."""
+    runs = [np.zeros((1, n), dtype=np.int64) for n in lengths]
+    network = [float(model(torch.as_tensor(run))[0, -1].softmax(-1)[0]) for run in runs]
+    exact = [float(B.next_token_probs(B.filter_beliefs(run, transitions)[0, -1], transitions)[0]) for run in runs]
+    return {"lengths": list(lengths), "network": network, "filter": exact}
+
+
+def measure_checkpoint(n_sequences: int = 20000, seed: int = 11, folder: Path | None = None,
+                       write: bool = True) -> dict:
+    """The shipped checkpoint's numbers on fresh sequences: loss excess per position, probes, baselines, causal test.
+
+    Written to ``mess3_transformer.measured.json`` beside the checkpoint (the README's table quotes it).
+    """
+    model, record = load_checkpoint(folder)
+    recipe = Recipe(**record["recipe"])
+    transitions = recipe.transitions()
+    tokens, _ = B.sample_sequences(transitions, n_sequences, recipe.context + 1, np.random.default_rng(seed))
+    excess = loss_per_position(model, tokens) - filter_loss_per_position(transitions, tokens)
+    half = n_sequences // 4
+    study = probe_study(transitions, model, make_transformer(recipe).eval(), recipe.context, n_fit=half,
+                        n_test=half, seed=seed + 1, lookups=(3, 4, 5))
+    causal = causal_test(model, transitions, study["probes"], recipe.context, n_pairs=2000, seed=seed + 2)
+    measured = {"n_sequences": n_sequences, "run_of_one_token": run_of_one_token(model, transitions),
+                "excess_bits_per_position": excess.round(5).tolist(),
+                "excess_bits_mean": round(float(excess.mean()), 5),
+                "probe_rmse": {name: rmse.round(4).tolist() for name, rmse in study["rows"].items()},
+                "lookup_rmse": {str(k): round(v, 4) for k, v in study["lookup"].items()},
+                "outside_simplex": {name: [round(outside_simplex(p), 4), round(outside_simplex(p, 0.01), 4)]
+                                    for name, p in study["probed"].items()},
+                "causal_median_kl_bits": {"before": round(causal["before"], 4),
+                                          "probe move": causal["probe move"].round(4).tolist(),
+                                          "random move": causal["random move"].round(4).tolist()},
+                "made_by": "simplex_edu.beliefs.transformer.measure_checkpoint"}
+    if write:
+        _data_file(".measured.json", folder).write_text(json.dumps(measured, indent=1) + "\n")
+    return measured
 
 
 # ---------------------------------------------------------------- figures
 
-def plot_loss_per_position(losses: dict[str, np.ndarray], optimum: np.ndarray) -> Figure:
-    """Loss after seeing k tokens for each network, against the exact filter's optimum and the no-memory loss."""
+def plot_loss_per_position(losses: dict[str, np.ndarray], optimum: np.ndarray,
+                           paired: np.ndarray | None = None) -> Figure:
+    """Loss after seeing k tokens for each network, against the optimum, the filter on the same sequences, no memory."""
     fig, ax = new_figure(1, 1, 6.4, 3.6)
     positions = np.arange(1, len(optimum) + 1)
-    ax.plot(positions, optimum, "o-", color=COLORS["exact"], lw=2, label="exact filter (the optimum)")
-    styles = iter([(COLORS["baseline"], ":"), (COLORS["amortized"], "--"), (COLORS["amortized"], "-")])
+    ax.plot(positions, optimum, "o-", color=COLORS["exact"], lw=2, label="optimum (exact, no sampling)")
+    if paired is not None:
+        ax.plot(positions, paired, "s", mfc="none", ms=8, color=COLORS["unamortized"],
+                label="exact filter on the same test sequences")
+    styles = iter([(COLORS["baseline"], ":"), (COLORS["accent"], "--"), (COLORS["amortized"], "-")])
     for name, loss in losses.items():
         color, style = next(styles)
         ax.plot(positions, loss, style, marker=".", color=color, label=name)
@@ -210,38 +382,69 @@ def plot_loss_per_position(losses: dict[str, np.ndarray], optimum: np.ndarray) -
     ax.set_xlabel("tokens seen (context position)")
     ax.set_ylabel("next-token loss (bits)")
     ax.set_xticks(positions)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
 def plot_rmse_per_layer(result: dict) -> Figure:
-    """Held-out probe RMSE at each layer and concatenated, trained network beside the two controls."""
-    fig, ax = new_figure(1, 1, 8, 3.6)
+    """Held-out probe RMSE at each layer and concatenated, trained beside the controls, with the lookup baselines."""
+    fig, ax = new_figure(1, 1, 8, 3.8)
     places = np.arange(len(result["names"]))
     colors = [COLORS["amortized"], COLORS["baseline"], COLORS["unamortized"], COLORS["accent"]]
     width = 0.8 / len(result["rows"])
     for k, ((name, rmse), color) in enumerate(zip(result["rows"].items(), colors)):
         ax.bar(places + (k - (len(result["rows"]) - 1) / 2) * width, rmse, width, color=color, label=name)
+    for (k, rmse), style in zip(result["lookup"].items(), [":", "--", "-.", (0, (5, 1, 1, 1, 1, 1)), "-"]):
+        ax.axhline(rmse, color=COLORS["accent"], ls=style, lw=1.2, label=f"lookup of the last {k} tokens")
     ax.set_xticks(places, [n.replace(" concatenated", "\nconcatenated") for n in result["names"]], fontsize=8)
     ax.set_yscale("log")
-    ax.set_yticks([0.05, 0.1, 0.2, 0.5], ["0.05", "0.1", "0.2", "0.5"])
+    ax.set_yticks([0.01, 0.02, 0.05, 0.1, 0.2, 0.5], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"])
     ax.minorticks_off()
     ax.set_ylabel("held-out RMSE in the simplex")
-    ax.legend(fontsize=8, ncols=len(result["rows"]), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    ax.legend(fontsize=8, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return fig
 
 
 def plot_true_vs_probed(result: dict) -> Figure:
-    """The lesson's figure: exact beliefs and the beliefs probed from the residual stream, side by side, large."""
-    fig, axes = new_figure(1, 2, 12, 6, dpi=100)
+    """The lesson's figure: exact beliefs, and probed from the trained network (all layers, last block) and untrained."""
+    fig, axes = new_figure(2, 2, 12, 11, dpi=100)
     true = result["true"]
-    B.scatter_beliefs(axes[0], true, true, f"exact beliefs (forward algorithm), {len(true):,} held-out contexts")
-    rmse = result["rows"]["trained"][-1]
-    B.scatter_beliefs(axes[1], result["probed"], true,
-                      f"linear probe on the transformer's residual stream (all layers), RMSE {rmse:.3f}")
-    for ax in axes:
+    B.scatter_beliefs(axes[0, 0], true, true, f"exact beliefs (forward algorithm), {len(true):,} held-out contexts")
+    for ax, name in zip(axes.flat[1:], ["trained, all layers", "trained, last block", "untrained, last block"]):
+        points = result["probed"][name]
+        B.scatter_beliefs(ax, points, true, f"linear probe, {name}: RMSE {B.simplex_rmse(points, true):.3f}\n"
+                          f"{outside_simplex(points, 0.01):.0%} of points more than 0.01 outside the triangle")
+    for ax in axes.flat:
         for collection in ax.collections:
             collection.set_sizes([4])
+    return fig
+
+
+def plot_corner_zoom(result: dict, size: float = 0.2) -> Figure:
+    """The corner of state 0 magnified: the exact beliefs' nested copies beside the trained network's probes."""
+    fig, axes = new_figure(1, 3, 15, 5.2, dpi=100)
+    true = result["true"]
+    panels = [("exact beliefs", true)] + [(f"probe, {name}", result["probed"][name])
+                                          for name in ("trained, all layers", "trained, last block")]
+    for ax, (title, points) in zip(axes, panels):
+        B.scatter_beliefs(ax, points, true, f"{title}: the corner of state 0, magnified", size=6)
+        ax.set_xlim(-0.05 * size, 0.95 * size)
+        ax.set_ylim(-0.05 * size, 0.95 * size)
+    return fig
+
+
+def plot_causal_test(result: dict) -> Figure:
+    """Median KL to the target's prediction before the move, after a move along the probe, after a random move."""
+    fig, ax = new_figure(1, 1, 6.4, 3.6)
+    ax.axhline(result["before"], color=COLORS["exact"], ls="--", lw=1, label="before any move")
+    ax.plot(result["blocks"], result["random move"], "o-", color=COLORS["baseline"],
+            label="random move, same length")
+    ax.plot(result["blocks"], result["probe move"], "o-", color=COLORS["amortized"],
+            label="move along the probe to the target belief")
+    ax.set_yscale("log")
+    ax.set_xticks(result["blocks"], [f"after block {b}" for b in result["blocks"]])
+    ax.set_ylabel("median KL to the target's\nexact prediction (bits)")
+    ax.legend(fontsize=8)
     return fig
 
 
@@ -274,6 +477,6 @@ def draw_transformer_walk(fig: Figure, view: dict, background: np.ndarray | None
     first = not fig.axes[0].lines
     B.draw_belief_walk(fig, view, background)
     if first:
-        fig.axes[0].get_legend().get_texts()[1].set_text("transformer, probed")
+        fig.axes[0].get_legend().get_texts()[1].set_text("transformer,\nprobed")  # narrow: clear of "state 2"
     label = "embedding" if view["layer"] == 0 else f"after block {view['layer']}"
     fig.axes[0].texts[-1].set_text(fig.axes[0].texts[-1].get_text() + f"\nprobe at: {label}")

@@ -89,10 +89,11 @@ def check_optimal_loss_per_position(fn: Callable) -> CheckResult:
                                   hint="keep one unnormalised forward vector per prefix (start: the stationary "
                                        "distribution); extend every prefix by every token with "
                                        "np.einsum('pi,aij->paj', forward, T).reshape(-1, S); then P(prefix) = row "
-                                       "sum, belief = row / sum, and the entry is Σ P(prefix) · H(belief @ B) in bits.")
+                                       "sum, belief = row / sum, and the entry is Σ P(prefix) · "
+                                       "H(next_token_probs(belief, T)) in bits.")
 
 
-# ---------------------------------------------------------------- Exercise 2.1
+# ---------------------------------------------------------------- Exercise 3.1
 
 def _small_transformer(d_model: int, n_layers: int, n_heads: int, seed: int) -> TinyTransformer:
     torch.manual_seed(seed)
@@ -127,7 +128,7 @@ def _stream_variants(model: TinyTransformer, tokens: torch.Tensor) -> dict[str, 
 
 
 def check_collect_residual_stream(fn: Callable) -> CheckResult:
-    """Exercise 2.1: residual stream with forward hooks, on transformers of several sizes; hooks must be removed."""
+    """Exercise 3.1: residual stream with forward hooks, on transformers of several sizes; hooks must be removed."""
     settings = [(8, 1, 2, 0, 2, 5), (16, 3, 4, 1, 3, 7), (12, 2, 1, 2, 1, 10)]
     cases = []
     for d_model, n_layers, n_heads, seed, n, length in settings:
@@ -136,7 +137,7 @@ def check_collect_residual_stream(fn: Callable) -> CheckResult:
         cases.append((Case((model, tokens), label=f"a {n_layers}-block transformer (d_model={d_model}) on tokens "
                                                   f"of shape ({n}, {length})"), _stream_variants(model, tokens)))
     return _check_naming_mistakes(fn, lambda model, tokens: BT.residual_stream(model, tokens.numpy()), cases,
-                                  exercise="Exercise 2.1 (collect_residual_stream)", rtol=1e-5, atol=1e-6,
+                                  exercise="Exercise 3.1 (collect_residual_stream)", rtol=1e-5, atol=1e-6,
                                   after=lambda case: _hooks_left(case.args[0]),
                                   hint="handles = [m.register_forward_hook(hook) for m in [model.embed, "
                                        "*model.blocks]], where hook(module, inputs, output) appends output; run "
@@ -153,7 +154,7 @@ def _hooks_left(model: torch.nn.Module) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- Exercise 3.1
+# ---------------------------------------------------------------- Exercise 4.1
 
 def _flat(acts: np.ndarray) -> np.ndarray:
     return acts.reshape(-1, acts.shape[-1])
@@ -192,6 +193,9 @@ def _probe_variants(fit_acts: np.ndarray, fit_y: np.ndarray, test_acts: np.ndarr
         "You measured the error between points of the drawn triangle (simplex_to_xy); measure it between the "
         "probability vectors themselves (simplex_rmse).":
             np.array([score(f, t, fy, ty, metric=plane_rmse) for f, t in zip(layers, tests)]),
+        "Your array has one entry per layer and misses the last one: the probe on all layers concatenated "
+        "(np.concatenate(list(fit_acts), axis=-1), and the same for test_acts), fitted and scored like the others.":
+            np.array(right_layers),
         "Your concatenated entry reshapes (layers, n, L, d) straight to (n·L, layers·d), which mixes different "
         "contexts into one row: concatenate the layers along the LAST axis first.":
             np.array(right_layers + [score(mixed[0], mixed[1], fy, ty)]),
@@ -199,7 +203,7 @@ def _probe_variants(fit_acts: np.ndarray, fit_y: np.ndarray, test_acts: np.ndarr
 
 
 def check_probe_rmse_per_layer(fn: Callable) -> CheckResult:
-    """Exercise 3.1: held-out probe RMSE per layer and concatenated, on synthetic activations with a known answer."""
+    """Exercise 4.1: held-out probe RMSE per layer and concatenated, on synthetic activations with a known answer."""
     cases = []
     for seed, (layers, n, length, d) in enumerate([(3, 40, 5, 6), (2, 30, 4, 3), (4, 25, 6, 5)]):
         rng = np.random.default_rng(seed)
@@ -210,7 +214,7 @@ def check_probe_rmse_per_layer(fn: Callable) -> CheckResult:
         args = (acts[:, :n], beliefs[:n], acts[:, n:], beliefs[n:])
         cases.append((Case(args, label=f"{layers} layers of {d} features, fit and test sets of {n} sequences of "
                                        f"{length}"), _probe_variants(*args)))
-    return _check_naming_mistakes(fn, BT.probe_rmse_per_layer, cases, exercise="Exercise 3.1 (probe_rmse_per_layer)",
+    return _check_naming_mistakes(fn, BT.probe_rmse_per_layer, cases, exercise="Exercise 4.1 (probe_rmse_per_layer)",
                                   rtol=1e-6, atol=1e-9,
                                   hint="for each layer: W = fit_linear_probe(fit_layer.reshape(-1, d), "
                                        "fit_beliefs.reshape(-1, 3)), then simplex_rmse(apply_probe(test_layer.reshape"
