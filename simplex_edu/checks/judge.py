@@ -160,6 +160,7 @@ class Remote(core.Judged):
         self.callbacks: list[Callable] = []
         self.reached_reference = False
         self.broken: str | None = None
+        self.error = ""
 
     def forbid(self, functions: Sequence[Callable]) -> None:
         """Start the runner with these references refusing to run (the check names them)."""
@@ -173,7 +174,10 @@ class Remote(core.Judged):
         setup = {"cells": self.cells, "name": self.name, "forbidden": forbidden,
                  "blocked": _topic_check_modules(), "deny": self.deny}
         _send(self.outgoing, pickle.dumps(setup))
-        reply = self._wait(SETUP_SECONDS)
+        try:
+            reply = self._wait(SETUP_SECONDS)
+        except TimeoutError:
+            reply = {"failed": f"the answer cells did not finish running within {SETUP_SECONDS:g} s."}
         if "missing" in reply:
             self.broken = "missing"
             self.error = reply["missing"]
