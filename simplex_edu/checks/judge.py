@@ -378,13 +378,24 @@ def _import_names(source: str) -> list[str]:
     return names
 
 
-def _imports_only(source: str) -> str:
-    """A cell's top-level import statements (what the answers may rely on), nothing else of it."""
+def _imports_only(source: str, used: set[str]) -> str:
+    """A cell's top-level imports of names the answers use (what they may rely on), nothing else of it."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return ""
-    return "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+            and any((a.asname or a.name.split(".")[0]) in used for a in n.names)]
+    return "\n".join(ast.unparse(n) for n in kept)
+
+
+def _used_names(sources: Sequence[str]) -> set[str]:
+    """Every name the answer cells read."""
+    names: set[str] = set()
+    for source in sources:
+        with contextlib.suppress(SyntaxError):
+            names |= {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    return names
 
 
 def zygote() -> None:
@@ -438,7 +449,7 @@ def serve(incoming: Any, outgoing: Any) -> None:
     sys.addaudithook(_audit_hook(roots))
     last_error = ""
     for index, (kind, source) in enumerate(setup["cells"]):
-        code = source if kind == "answer" else _imports_only(source)
+        code = source
         filename = f"<answer cell {index}>"
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         try:
@@ -540,32 +551,50 @@ def judge_notebook(nb: Any, resources: dict) -> tuple[Any, dict]:
     from simplex_edu.launcher import REPO_DIR, SOLUTIONS, course_folder
     # the course folder (sources with answers, other students' work, the gradebook) and the worked solutions
     deny = [os.getcwd(), str(course_folder(SOLUTIONS)), str(REPO_DIR / SOLUTIONS)]
-    cells: list[tuple[str, str]] = []
-    modules = [m for cell in nb.cells if cell.cell_type == "code" for m in _import_names(_python(cell.source))]
-    zygote = Zygote(modules)
+    code = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
+    answers = [_python(c.source) for c in code if c.metadata.get("nbgrader", {}).get("solution")]
+    used = _used_names(answers)
+    cells = [("answer", _python(c.source)) if c.metadata.get("nbgrader", {}).get("solution")
+             else ("imports", _imports_only(_python(c.source), used)) for c in code]
+    checks = [c.source for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    zygote = Zygote([m for _, source in cells for m in _import_names(source)] + _reference_modules(checks))
     try:
-        _judge_cells(nb, zygote, deny)
+        _judge_cells(nb, zygote, cells, deny)
     finally:
         zygote.close()
     return nb, resources
 
 
-def _judge_cells(nb: Any, zygote: Zygote, deny: list[str]) -> None:
-    """Judge each graded check cell in order, with the answers and imports before it."""
-    cells: list[tuple[str, str]] = []
+def _reference_modules(check_sources: Sequence[str]) -> list[str]:
+    """The course modules the checks compare with: loaded in every runner, so reaching them is seen, not an error."""
+    modules = set()
+    for source in check_sources:
+        for name in _import_names(source):
+            with contextlib.suppress(Exception):
+                for value in vars(importlib.import_module(name)).values():
+                    module = value.__name__ if isinstance(value, type(core)) else getattr(value, "__module__", "")
+                    if isinstance(module, str) and module.startswith("simplex_edu.") \
+                            and not module.startswith("simplex_edu.checks"):
+                        modules.add(module)
+    return sorted(modules)
+
+
+def _judge_cells(nb: Any, zygote: Zygote, cells: list[tuple[str, str]], deny: list[str]) -> None:
+    """Judge each graded check cell in order, with the answers and imports (``cells``) before it."""
+    before = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
             kernel = _kernel_status(cell)
-            verdict = judge_check(zygote, cells, cell.source, deny)
+            verdict = judge_check(zygote, cells[:before], cell.source, deny)
             cell.metadata[VERDICT_KEY] = {"kernel": kernel, "judge": verdict["status"],
                                           "reaches_reference": verdict["reached"]}
             cell.outputs = [_stream(verdict["message"]) if verdict["status"] == "passed"
                             else _error(verdict["message"])]
         elif not meta.get("grade"):
-            cells.append(("answer" if meta.get("solution") else "imports", _python(cell.source)))
+            before += 1
 
 
 def _stream(text: str) -> dict:
