@@ -278,7 +278,7 @@ def _answer(source: str, body: str | None) -> str:
 
 
 def _cell_source(source: str, released: str, given: str | None) -> str:
-    """The student's cell: the worked answer (None), a new body ("BODY…"), code before the stub ("STUB+…"), or all."""
+    """The student's cell: the worked answer (None), a new body ("BODY…"), code before the stub ("STUB+…")."""
     if given is None:
         return _answer(source, None)
     if given.startswith("BODY"):

@@ -13,6 +13,7 @@ no comparison. The verdict replaces the check cell's outputs and is recorded in 
 from __future__ import annotations
 
 import ast
+import atexit
 import base64
 import builtins
 import contextlib
@@ -272,8 +273,9 @@ class Zygote:
 
     def close(self) -> None:
         """Stop the process and remove its folder."""
-        self.process.kill()
-        self.process.wait()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         self.folder.cleanup()
 
 
@@ -331,7 +333,8 @@ def _audit_hook(roots: list[str]) -> Callable[[str, tuple], None]:
             path, mode, flags = (tuple(args) + (None, None))[:3]
             if isinstance(path, int):
                 return
-            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & write_flags):
+            writes = isinstance(mode, str) and any(c in mode for c in "wax+")
+            if writes or (isinstance(flags, int) and flags & write_flags):
                 raise PermissionError("writing files is not allowed while grading")
             text = os.path.realpath(os.fsdecode(path))
             if text.startswith("/proc") or any(text == r or text.startswith(r + os.sep) for r in roots):
@@ -478,8 +481,10 @@ def _run_one(learner: Callable, args: tuple, kwargs: dict, label: str, exercise:
         return {"failed": str(failure)}
     except BaseException as error:  # SystemExit, or a learner's own BaseException: still one line
         return {"failed": f"{exercise}: your function raised {type(error).__name__}: {error}\nHint: {hint}"}
-    changed = [[i, encode(a)] for i, (b, a) in enumerate(zip(before_args, args)) if core._where_changed(b, a) is not None]
-    changed += [[k, encode(kwargs[k])] for k in before_kwargs if core._where_changed(before_kwargs[k], kwargs[k]) is not None]
+    changed = [[i, encode(a)] for i, (b, a) in enumerate(zip(before_args, args))
+               if core._where_changed(b, a) is not None]
+    changed += [[k, encode(kwargs[k])] for k in before_kwargs
+                if core._where_changed(before_kwargs[k], kwargs[k]) is not None]
     try:
         return {"result": encode(result), "changed": changed}
     except Exception as error:
@@ -557,12 +562,32 @@ def judge_notebook(nb: Any, resources: dict) -> tuple[Any, dict]:
     cells = [("answer", _python(c.source)) if c.metadata.get("nbgrader", {}).get("solution")
              else ("imports", _imports_only(_python(c.source), used)) for c in code]
     checks = [c.source for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-    zygote = Zygote([m for _, source in cells for m in _import_names(source)] + _reference_modules(checks))
-    try:
-        _judge_cells(nb, zygote, cells, deny)
-    finally:
-        zygote.close()
+    modules = {m for _, source in cells for m in _import_names(source)} | set(_reference_modules(checks))
+    zygote = _zygote(sorted(modules))
+    _judge_cells(nb, zygote, cells, deny)
     return nb, resources
+
+
+_ZYGOTES: dict[tuple[str, ...], Zygote] = {}
+
+
+def _close_zygotes() -> None:
+    """Stop every loaded process (at exit)."""
+    for zygote in _ZYGOTES.values():
+        zygote.close()
+
+
+def _zygote(modules: list[str]) -> Zygote:
+    """The loaded process for these modules, started once per nbgrader run (every student's runners fork from it).
+
+    It never runs a student's code itself, so one class shares it safely; it stops when nbgrader exits.
+    """
+    key = tuple(modules)
+    if key not in _ZYGOTES or _ZYGOTES[key].process.poll() is not None:
+        if not _ZYGOTES:
+            atexit.register(_close_zygotes)
+        _ZYGOTES[key] = Zygote(modules)
+    return _ZYGOTES[key]
 
 
 def _reference_modules(check_sources: Sequence[str]) -> list[str]:
