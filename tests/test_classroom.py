@@ -116,6 +116,7 @@ def test_config_works_out_of_the_box(course, monkeypatch):
     assert config.CourseDirectory.course_id == "simplex-edu"
     assert config.Execute.timeout >= 300 and config.Execute.store_widget_state is False
     assert os.environ["OMP_NUM_THREADS"] == "1"
+    assert config.HTMLExporter.template_name == "simplex-feedback" and config.OverwriteCells.add_missing_cells
     for name in (*config.Autograde.sanitize_preprocessors, *config.Autograde.autograde_preprocessors,
                  *config.GenerateFeedback.preprocessors):
         module, _, attribute = name.rpartition(".")
