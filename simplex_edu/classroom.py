@@ -336,6 +336,8 @@ def _judged_flags(autograded: nbformat.NotebookNode) -> list[str]:
         if verdict is None:
             continue
         name = cell.metadata["nbgrader"]["grade_id"]
+        if verdict.get("judge") == "kernel only":
+            flags.append(f"graded in the notebook only ({name})")
         if verdict.get("reaches_reference"):
             flags.append(f"answer reaches the reference ({name})")
         if verdict.get("kernel") == "did not run":

@@ -17,6 +17,7 @@ import atexit
 import base64
 import builtins
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -41,7 +43,11 @@ from simplex_edu.checks import core
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 SETUP_SECONDS = 300.0  # importing the lesson's modules and defining the answers, on a busy machine
 REFUSED = "is not available while grading: write the function yourself"
-VERDICT_KEY = "simplex_edu"  # a graded check cell's metadata key for the judge's verdict
+VERDICT_KEY = "simplex_edu"
+# Checks whose answer must stay a live object (a loss that keeps its autograd graph), which data cannot carry:
+# their verdict is the kernel's own, as before the judge (the report names them).
+KERNEL_ONLY = frozenset({"check_gaussian_nll"})
+COURSE_PRIVATE = ("source", "release", "submitted", "autograded", "feedback", "gradebook.db", "points.toml")  # a graded check cell's metadata key for the judge's verdict
 
 
 # ------------------------------------------------------------------ the wire: length-prefixed frames
@@ -81,7 +87,7 @@ def encode(value: Any) -> Any:
 
 def _npy(array: np.ndarray) -> str:
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, np.asarray(array), allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -136,13 +142,24 @@ class _Pickler(pickle.Pickler):
         self.callbacks = callbacks
 
     def reducer_override(self, obj: Any) -> Any:
-        if callable(obj) and not isinstance(obj, type):
+        if type(obj).__name__ == "Generator" and type(obj).__module__.startswith("torch"):
+            return _torch_generator, (obj.get_state().numpy().tobytes(),)
+        if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
             module = getattr(obj, "__module__", "") or ""
             qualname = getattr(obj, "__qualname__", "")
-            if module.startswith("simplex_edu.checks") or "<" in qualname or not qualname:
+            ours = module.startswith("simplex_edu.checks") and module != __name__  # the judge's own: importable
+            if ours or "<" in qualname or not qualname:
                 self.callbacks.append(obj)
                 return Callback, (len(self.callbacks) - 1,)
         return NotImplemented
+
+
+def _torch_generator(state: bytes) -> Any:
+    """A torch generator in the state the judge's had (they cannot be pickled as they are)."""
+    import torch
+    generator = torch.Generator()
+    generator.set_state(torch.frombuffer(bytearray(state), dtype=torch.uint8))
+    return generator
 
 
 def _dumps(value: Any, callbacks: list[Callable]) -> bytes:
@@ -470,6 +487,14 @@ def serve(incoming: Any, outgoing: Any) -> None:
         _send(outgoing, json.dumps(_run_one(learner, args, kwargs, label, exercise, hint)).encode())
 
 
+def _changed(before: Any, after: Any) -> bool:
+    """True if the learner's call changed this input (a torch generator and the like: never)."""
+    try:
+        return core._where_changed(before, after) is not None
+    except Exception:
+        return False
+
+
 def _run_one(learner: Callable, args: tuple, kwargs: dict, label: str, exercise: str, hint: str) -> dict:
     """One call of the learner's function, as data: its result, or the failure the check would name."""
     before_args, before_kwargs = core._copy(args), core._copy(kwargs)
@@ -481,10 +506,8 @@ def _run_one(learner: Callable, args: tuple, kwargs: dict, label: str, exercise:
         return {"failed": str(failure)}
     except BaseException as error:  # SystemExit, or a learner's own BaseException: still one line
         return {"failed": f"{exercise}: your function raised {type(error).__name__}: {error}\nHint: {hint}"}
-    changed = [[i, encode(a)] for i, (b, a) in enumerate(zip(before_args, args))
-               if core._where_changed(b, a) is not None]
-    changed += [[k, encode(kwargs[k])] for k in before_kwargs
-                if core._where_changed(before_kwargs[k], kwargs[k]) is not None]
+    changed = [[i, encode(a)] for i, (b, a) in enumerate(zip(before_args, args)) if _changed(b, a)]
+    changed += [[k, encode(kwargs[k])] for k in before_kwargs if _changed(before_kwargs[k], kwargs[k])]
     try:
         return {"result": encode(result), "changed": changed}
     except Exception as error:
@@ -517,14 +540,14 @@ def _python(source: str) -> str:
         return source
 
 
-def judge_check(zygote: Zygote, cells: list[tuple[str, str]], check_source: str, deny: Sequence[str]) -> dict:
+def judge_check(zygote: Zygote, cells: list[tuple[str, str]], check_source: str, deny: Sequence[str],
+                namespace: dict) -> dict:
     """The verdict on one check cell: ``{"status", "message", "reached_reference"}``, computed out of reach."""
     parsed = _check_call(check_source)
     if parsed is None:
         return {"status": "not judged", "message": "this check cell is not in the course's form", "reached": False}
     imports, check_name, argument = parsed
-    namespace: dict = {}
-    exec(imports, namespace)
+    exec(imports, namespace)  # ``namespace`` keeps earlier check cells' imports, as the kernel does
     remote = Remote(zygote, cells, argument, deny)
     printed = io.StringIO()
     try:
@@ -554,8 +577,10 @@ def _kernel_status(cell: Any) -> str:
 def judge_notebook(nb: Any, resources: dict) -> tuple[Any, dict]:
     """nbconvert preprocessor (after Execute): every graded check's outputs become the judge's verdict."""
     from simplex_edu.launcher import REPO_DIR, SOLUTIONS, course_folder
-    # the course folder (sources with answers, other students' work, the gradebook) and the worked solutions
-    deny = [os.getcwd(), str(course_folder(SOLUTIONS)), str(REPO_DIR / SOLUTIONS)]
+    # the course folder's sources (with answers), other students' work, the gradebook, and the worked solutions;
+    # not the whole folder, which may hold the teacher's environment
+    deny = [os.path.join(os.getcwd(), name) for name in COURSE_PRIVATE]
+    deny += [str(course_folder(SOLUTIONS)), str(REPO_DIR / SOLUTIONS)]
     code = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
     answers = [_python(c.source) for c in code if c.metadata.get("nbgrader", {}).get("solution")]
     used = _used_names(answers)
@@ -606,14 +631,18 @@ def _reference_modules(check_sources: Sequence[str]) -> list[str]:
 
 def _judge_cells(nb: Any, zygote: Zygote, cells: list[tuple[str, str]], deny: list[str]) -> None:
     """Judge each graded check cell in order, with the answers and imports (``cells``) before it."""
-    before = 0
+    before, namespace = 0, {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
+        parsed = _check_call(cell.source) if meta.get("grade") else None
+        if parsed is not None and parsed[1] in KERNEL_ONLY:
+            cell.metadata[VERDICT_KEY] = {"kernel": _kernel_status(cell), "judge": "kernel only",
+                                          "reaches_reference": False}
+        elif meta.get("grade") and not meta.get("solution"):
             kernel = _kernel_status(cell)
-            verdict = judge_check(zygote, cells[:before], cell.source, deny)
+            verdict = judge_check(zygote, cells[:before], cell.source, deny, namespace)
             cell.metadata[VERDICT_KEY] = {"kernel": kernel, "judge": verdict["status"],
                                           "reaches_reference": verdict["reached"]}
             cell.outputs = [_stream(verdict["message"]) if verdict["status"] == "passed"
