@@ -8,3 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/pip install -q -c constraints.txt -e ".[test,teach]"
 SIMPLEX_EDU_CLASSROOM=1 .venv/bin/python -m pytest tests/test_classroom.py -n 0 -q -s  # with nbgrader: none skipped
+# every lesson's worked answers pass the grading judge (lessons 01–06 are not graded end to end above)
+SIMPLEX_EDU_JUDGE_ALL=1 .venv/bin/python -m pytest tests/test_judge.py -n 0 -q -k every_lessons

@@ -174,13 +174,14 @@ c.OverwriteCells.add_missing_cells = True  # a deleted check cell comes back, an
 c.Validator.width = 240
 
 # Feedback a student can read offline: our copy of nbgrader's page (templates/, written by `simplex-edu
-# classroom`) loads no MathJax from a CDN (formulas show as TeX) and names each exercise in the score summary.
+# classroom`, or `simplex-edu classroom . --force` once nbgrader is installed) loads no MathJax from a CDN
+# (formulas show as TeX) and names each exercise in the score summary.
 import nbgrader  # noqa: E402
-c.HTMLExporter.template_name = "simplex-feedback"
-c.HTMLExporter.extra_template_basedirs = [
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"),
-    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
-]
+templates = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+if os.path.isdir(os.path.join(templates, "simplex-feedback")):
+    c.HTMLExporter.template_name = "simplex-feedback"
+    c.HTMLExporter.extra_template_basedirs = [
+        templates, os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
 
 # Feedback: long check messages and hints wrap instead of running off the page.
 c.GenerateFeedback.preprocessors = [
@@ -335,6 +336,8 @@ def _judged_flags(autograded: nbformat.NotebookNode) -> list[str]:
         if verdict is None:
             continue
         name = cell.metadata["nbgrader"]["grade_id"]
+        if verdict.get("judge") == "kernel only":
+            flags.append(f"graded in the notebook only ({name})")
         if verdict.get("reaches_reference"):
             flags.append(f"answer reaches the reference ({name})")
         if verdict.get("kernel") == "did not run":

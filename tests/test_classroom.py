@@ -116,6 +116,7 @@ def test_config_works_out_of_the_box(course, monkeypatch):
     assert config.CourseDirectory.course_id == "simplex-edu"
     assert config.Execute.timeout >= 300 and config.Execute.store_widget_state is False
     assert os.environ["OMP_NUM_THREADS"] == "1"
+    assert config.HTMLExporter.template_name == "simplex-feedback" and config.OverwriteCells.add_missing_cells
     for name in (*config.Autograde.sanitize_preprocessors, *config.Autograde.autograde_preprocessors,
                  *config.GenerateFeedback.preprocessors):
         module, _, attribute = name.rpartition(".")
@@ -278,7 +279,7 @@ def _answer(source: str, body: str | None) -> str:
 
 
 def _cell_source(source: str, released: str, given: str | None) -> str:
-    """The student's cell: the worked answer (None), a new body ("BODY…"), code before the stub ("STUB+…"), or all."""
+    """The student's cell: the worked answer (None), a new body ("BODY…"), code before the stub ("STUB+…")."""
     if given is None:
         return _answer(source, None)
     if given.startswith("BODY"):
@@ -372,11 +373,15 @@ def test_every_student_gets_the_fair_score(graded, student):
 def test_no_stray_gradebook_and_the_report_flags_eve_and_trent(graded, capsys):
     assert not (ROOT / "gradebook.db").exists()
     assert cli.main(["classroom-report", str(graded["course"])]) == 0
-    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    out = capsys.readouterr().out
+    print(out)
+    rows = {line.split()[0]: line for line in out.splitlines()}
     assert set(rows) == set(STUDENTS)
     assert "deleted locked cell check_break_even_queries" in rows["eve"]
     assert "edited locked cell check_solve_by_bisection" in rows["eve"]
     assert "answer reaches the reference (check_solve_by_bisection)" in rows["trent"]
+    assert "check did not run in the notebook (check_solve_by_bisection)" in rows["mallory"]  # `lambda f: True`
+    assert "the notebook showed a pass the judge did not confirm (check_solve_by_bisection)" in rows["mallory2"]
     assert "1 / 2" in rows["trent"] and rows["alice"].rstrip().endswith("2 / 2")  # alice: nothing to flag
 
 

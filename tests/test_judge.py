@@ -5,12 +5,14 @@ Each test judges a whole notebook: one process loads the lesson's modules, one r
 
 from __future__ import annotations
 
+import os
 import re
 
 import nbformat
 import pytest
 
 from simplex_edu.authoring import build_lesson
+from simplex_edu import classroom
 from simplex_edu.checks import judge
 from simplex_edu.classroom import classroom_notebook, solutions_dir
 
@@ -97,3 +99,18 @@ def test_values_cross_as_data_only():
     back = judge.decode(judge.encode(value))
     assert back[:3] == value[:3] and back[3]["k"].tolist() == [0.0, 1.0, 2.0] and back[4:] == (None, True)
     assert repr(judge.decode(judge.encode(object()))).startswith("<object object")
+
+
+ALL = pytest.mark.skipif(not os.environ.get("SIMPLEX_EDU_JUDGE_ALL"),
+                         reason="every lesson's worked answers through the judge (~40 s): SIMPLEX_EDU_JUDGE_ALL=1")
+
+
+@ALL
+@pytest.mark.parametrize("name", sorted(p.stem for p in solutions_dir().glob("[0-9][0-9]_*.ipynb")))
+def test_every_lessons_worked_answers_pass_the_judge(grading, name):
+    solution = nbformat.read(solutions_dir() / f"{name}.ipynb", as_version=4)
+    lesson = classroom_notebook(solution, dict.fromkeys(classroom.exercises(build_lesson(solution, True)), 1.0))
+    nb, _ = judge.judge_notebook(lesson, {})
+    verdicts = {c.metadata.nbgrader.grade_id: c.metadata[judge.VERDICT_KEY]["judge"] for c in nb.cells
+                if judge.VERDICT_KEY in c.metadata}
+    assert verdicts and set(verdicts.values()) <= {"passed", "kernel only"}, verdicts

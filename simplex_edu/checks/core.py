@@ -64,7 +64,7 @@ def _short(value: Any, width: int = 60) -> str:
 
 
 def _is_arraylike(value: Any) -> bool:
-    return isinstance(value, np.ndarray) or type(value).__module__.startswith("torch")
+    return isinstance(value, np.ndarray) or (type(value).__module__.startswith("torch") and hasattr(value, "detach"))
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -512,8 +512,9 @@ def check_function(
                           "Pass the function itself, without calling it (no parentheses).")
     cases = list(cases)
     if grading():
-        if isinstance(learner_fn, Judged):
-            learner_fn.forbid([reference_fn] if forbidden is None else forbidden)
+        judged = inspect.unwrap(learner_fn)  # also a check's own wrapper around the learner's function
+        if isinstance(judged, Judged):
+            judged.forbid([reference_fn] if forbidden is None else forbidden)
         handed_in = _hands_in_reference(learner_fn, [reference_fn] if forbidden is None else forbidden)
         if handed_in is not None:
             raise CheckFailed(f"{exercise}: this hands in the course's own `{handed_in.__name__}` (from "

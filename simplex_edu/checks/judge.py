@@ -13,9 +13,11 @@ no comparison. The verdict replaces the check cell's outputs and is recorded in 
 from __future__ import annotations
 
 import ast
+import atexit
 import base64
 import builtins
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -40,7 +43,11 @@ from simplex_edu.checks import core
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 SETUP_SECONDS = 300.0  # importing the lesson's modules and defining the answers, on a busy machine
 REFUSED = "is not available while grading: write the function yourself"
-VERDICT_KEY = "simplex_edu"  # a graded check cell's metadata key for the judge's verdict
+VERDICT_KEY = "simplex_edu"
+# Checks whose answer must stay a live object (a loss that keeps its autograd graph), which data cannot carry:
+# their verdict is the kernel's own, as before the judge (the report names them).
+KERNEL_ONLY = frozenset({"check_gaussian_nll"})
+COURSE_PRIVATE = ("source", "release", "submitted", "autograded", "feedback", "gradebook.db", "points.toml")  # a graded check cell's metadata key for the judge's verdict
 
 
 # ------------------------------------------------------------------ the wire: length-prefixed frames
@@ -80,7 +87,7 @@ def encode(value: Any) -> Any:
 
 def _npy(array: np.ndarray) -> str:
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, np.asarray(array), allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -135,13 +142,24 @@ class _Pickler(pickle.Pickler):
         self.callbacks = callbacks
 
     def reducer_override(self, obj: Any) -> Any:
-        if callable(obj) and not isinstance(obj, type):
+        if type(obj).__name__ == "Generator" and type(obj).__module__.startswith("torch"):
+            return _torch_generator, (obj.get_state().numpy().tobytes(),)
+        if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
             module = getattr(obj, "__module__", "") or ""
             qualname = getattr(obj, "__qualname__", "")
-            if module.startswith("simplex_edu.checks") or "<" in qualname or not qualname:
+            ours = module.startswith("simplex_edu.checks") and module != __name__  # the judge's own: importable
+            if ours or "<" in qualname or not qualname:
                 self.callbacks.append(obj)
                 return Callback, (len(self.callbacks) - 1,)
         return NotImplemented
+
+
+def _torch_generator(state: bytes) -> Any:
+    """A torch generator in the state the judge's had (they cannot be pickled as they are)."""
+    import torch
+    generator = torch.Generator()
+    generator.set_state(torch.frombuffer(bytearray(state), dtype=torch.uint8))
+    return generator
 
 
 def _dumps(value: Any, callbacks: list[Callable]) -> bytes:
@@ -160,6 +178,7 @@ class Remote(core.Judged):
         self.callbacks: list[Callable] = []
         self.reached_reference = False
         self.broken: str | None = None
+        self.error = ""
 
     def forbid(self, functions: Sequence[Callable]) -> None:
         """Start the runner with these references refusing to run (the check names them)."""
@@ -173,7 +192,10 @@ class Remote(core.Judged):
         setup = {"cells": self.cells, "name": self.name, "forbidden": forbidden,
                  "blocked": _topic_check_modules(), "deny": self.deny}
         _send(self.outgoing, pickle.dumps(setup))
-        reply = self._wait(SETUP_SECONDS)
+        try:
+            reply = self._wait(SETUP_SECONDS)
+        except TimeoutError:
+            reply = {"failed": f"the answer cells did not finish running within {SETUP_SECONDS:g} s."}
         if "missing" in reply:
             self.broken = "missing"
             self.error = reply["missing"]
@@ -268,8 +290,9 @@ class Zygote:
 
     def close(self) -> None:
         """Stop the process and remove its folder."""
-        self.process.kill()
-        self.process.wait()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         self.folder.cleanup()
 
 
@@ -327,7 +350,8 @@ def _audit_hook(roots: list[str]) -> Callable[[str, tuple], None]:
             path, mode, flags = (tuple(args) + (None, None))[:3]
             if isinstance(path, int):
                 return
-            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & write_flags):
+            writes = isinstance(mode, str) and any(c in mode for c in "wax+")
+            if writes or (isinstance(flags, int) and flags & write_flags):
                 raise PermissionError("writing files is not allowed while grading")
             text = os.path.realpath(os.fsdecode(path))
             if text.startswith("/proc") or any(text == r or text.startswith(r + os.sep) for r in roots):
@@ -374,13 +398,24 @@ def _import_names(source: str) -> list[str]:
     return names
 
 
-def _imports_only(source: str) -> str:
-    """A cell's top-level import statements (what the answers may rely on), nothing else of it."""
+def _imports_only(source: str, used: set[str]) -> str:
+    """A cell's top-level imports of names the answers use (what they may rely on), nothing else of it."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return ""
-    return "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+            and any((a.asname or a.name.split(".")[0]) in used for a in n.names)]
+    return "\n".join(ast.unparse(n) for n in kept)
+
+
+def _used_names(sources: Sequence[str]) -> set[str]:
+    """Every name the answer cells read."""
+    names: set[str] = set()
+    for source in sources:
+        with contextlib.suppress(SyntaxError):
+            names |= {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    return names
 
 
 def zygote() -> None:
@@ -434,7 +469,7 @@ def serve(incoming: Any, outgoing: Any) -> None:
     sys.addaudithook(_audit_hook(roots))
     last_error = ""
     for index, (kind, source) in enumerate(setup["cells"]):
-        code = source if kind == "answer" else _imports_only(source)
+        code = source
         filename = f"<answer cell {index}>"
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         try:
@@ -452,6 +487,14 @@ def serve(incoming: Any, outgoing: Any) -> None:
         _send(outgoing, json.dumps(_run_one(learner, args, kwargs, label, exercise, hint)).encode())
 
 
+def _changed(before: Any, after: Any) -> bool:
+    """True if the learner's call changed this input (a torch generator and the like: never)."""
+    try:
+        return core._where_changed(before, after) is not None
+    except Exception:
+        return False
+
+
 def _run_one(learner: Callable, args: tuple, kwargs: dict, label: str, exercise: str, hint: str) -> dict:
     """One call of the learner's function, as data: its result, or the failure the check would name."""
     before_args, before_kwargs = core._copy(args), core._copy(kwargs)
@@ -463,8 +506,8 @@ def _run_one(learner: Callable, args: tuple, kwargs: dict, label: str, exercise:
         return {"failed": str(failure)}
     except BaseException as error:  # SystemExit, or a learner's own BaseException: still one line
         return {"failed": f"{exercise}: your function raised {type(error).__name__}: {error}\nHint: {hint}"}
-    changed = [[i, encode(a)] for i, (b, a) in enumerate(zip(before_args, args)) if core._where_changed(b, a) is not None]
-    changed += [[k, encode(kwargs[k])] for k in before_kwargs if core._where_changed(before_kwargs[k], kwargs[k]) is not None]
+    changed = [[i, encode(a)] for i, (b, a) in enumerate(zip(before_args, args)) if _changed(b, a)]
+    changed += [[k, encode(kwargs[k])] for k in before_kwargs if _changed(before_kwargs[k], kwargs[k])]
     try:
         return {"result": encode(result), "changed": changed}
     except Exception as error:
@@ -497,14 +540,14 @@ def _python(source: str) -> str:
         return source
 
 
-def judge_check(zygote: Zygote, cells: list[tuple[str, str]], check_source: str, deny: Sequence[str]) -> dict:
+def judge_check(zygote: Zygote, cells: list[tuple[str, str]], check_source: str, deny: Sequence[str],
+                namespace: dict) -> dict:
     """The verdict on one check cell: ``{"status", "message", "reached_reference"}``, computed out of reach."""
     parsed = _check_call(check_source)
     if parsed is None:
         return {"status": "not judged", "message": "this check cell is not in the course's form", "reached": False}
     imports, check_name, argument = parsed
-    namespace: dict = {}
-    exec(imports, namespace)
+    exec(imports, namespace)  # ``namespace`` keeps earlier check cells' imports, as the kernel does
     remote = Remote(zygote, cells, argument, deny)
     printed = io.StringIO()
     try:
@@ -534,34 +577,78 @@ def _kernel_status(cell: Any) -> str:
 def judge_notebook(nb: Any, resources: dict) -> tuple[Any, dict]:
     """nbconvert preprocessor (after Execute): every graded check's outputs become the judge's verdict."""
     from simplex_edu.launcher import REPO_DIR, SOLUTIONS, course_folder
-    # the course folder (sources with answers, other students' work, the gradebook) and the worked solutions
-    deny = [os.getcwd(), str(course_folder(SOLUTIONS)), str(REPO_DIR / SOLUTIONS)]
-    cells: list[tuple[str, str]] = []
-    modules = [m for cell in nb.cells if cell.cell_type == "code" for m in _import_names(_python(cell.source))]
-    zygote = Zygote(modules)
-    try:
-        _judge_cells(nb, zygote, deny)
-    finally:
-        zygote.close()
+    # the course folder's sources (with answers), other students' work, the gradebook, and the worked solutions;
+    # not the whole folder, which may hold the teacher's environment
+    deny = [os.path.join(os.getcwd(), name) for name in COURSE_PRIVATE]
+    deny += [str(course_folder(SOLUTIONS)), str(REPO_DIR / SOLUTIONS)]
+    code = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
+    answers = [_python(c.source) for c in code if c.metadata.get("nbgrader", {}).get("solution")]
+    used = _used_names(answers)
+    cells = [("answer", _python(c.source)) if c.metadata.get("nbgrader", {}).get("solution")
+             else ("imports", _imports_only(_python(c.source), used)) for c in code]
+    checks = [c.source for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    modules = {m for _, source in cells for m in _import_names(source)} | set(_reference_modules(checks))
+    zygote = _zygote(sorted(modules))
+    _judge_cells(nb, zygote, cells, deny)
     return nb, resources
 
 
-def _judge_cells(nb: Any, zygote: Zygote, deny: list[str]) -> None:
-    """Judge each graded check cell in order, with the answers and imports before it."""
-    cells: list[tuple[str, str]] = []
+_ZYGOTES: dict[tuple[str, ...], Zygote] = {}
+
+
+def _close_zygotes() -> None:
+    """Stop every loaded process (at exit)."""
+    for zygote in _ZYGOTES.values():
+        zygote.close()
+
+
+def _zygote(modules: list[str]) -> Zygote:
+    """The loaded process for these modules, started once per nbgrader run (every student's runners fork from it).
+
+    It never runs a student's code itself, so one class shares it safely; it stops when nbgrader exits.
+    """
+    key = tuple(modules)
+    if key not in _ZYGOTES or _ZYGOTES[key].process.poll() is not None:
+        if not _ZYGOTES:
+            atexit.register(_close_zygotes)
+        _ZYGOTES[key] = Zygote(modules)
+    return _ZYGOTES[key]
+
+
+def _reference_modules(check_sources: Sequence[str]) -> list[str]:
+    """The course modules the checks compare with: loaded in every runner, so reaching them is seen, not an error."""
+    modules = set()
+    for source in check_sources:
+        for name in _import_names(source):
+            with contextlib.suppress(Exception):
+                for value in vars(importlib.import_module(name)).values():
+                    module = value.__name__ if isinstance(value, type(core)) else getattr(value, "__module__", "")
+                    if isinstance(module, str) and module.startswith("simplex_edu.") \
+                            and not module.startswith("simplex_edu.checks"):
+                        modules.add(module)
+    return sorted(modules)
+
+
+def _judge_cells(nb: Any, zygote: Zygote, cells: list[tuple[str, str]], deny: list[str]) -> None:
+    """Judge each graded check cell in order, with the answers and imports (``cells``) before it."""
+    before, namespace = 0, {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
+        parsed = _check_call(cell.source) if meta.get("grade") else None
+        if parsed is not None and parsed[1] in KERNEL_ONLY:
+            cell.metadata[VERDICT_KEY] = {"kernel": _kernel_status(cell), "judge": "kernel only",
+                                          "reaches_reference": False}
+        elif meta.get("grade") and not meta.get("solution"):
             kernel = _kernel_status(cell)
-            verdict = judge_check(zygote, cells, cell.source, deny)
+            verdict = judge_check(zygote, cells[:before], cell.source, deny, namespace)
             cell.metadata[VERDICT_KEY] = {"kernel": kernel, "judge": verdict["status"],
                                           "reaches_reference": verdict["reached"]}
             cell.outputs = [_stream(verdict["message"]) if verdict["status"] == "passed"
                             else _error(verdict["message"])]
         elif not meta.get("grade"):
-            cells.append(("answer" if meta.get("solution") else "imports", _python(cell.source)))
+            before += 1
 
 
 def _stream(text: str) -> dict:
