@@ -93,10 +93,11 @@ class Explorer:
         data = self.compute(**self.values())
         self.draw(self.fig, data)
         if not self.update_seconds:
+            self._placed_by_hand = self.fig.get_layout_engine() is None  # the draw turned layout off: keep it so
             self._lay_out()
         buffer = io.BytesIO()
         self.fig.savefig(buffer, format="png")
-        if texts_outside(self.fig):  # new tick labels or titles grew past the margins laid out before: redo them
+        if not self._placed_by_hand and texts_outside(self.fig):  # labels grew past the margins: lay out again
             self._lay_out()
             buffer = io.BytesIO()
             self.fig.savefig(buffer, format="png")
@@ -105,6 +106,8 @@ class Explorer:
 
     def _lay_out(self) -> None:
         """Constrained layout once, then fixed margins: laying out costs more than drawing, so only when needed."""
+        if self._placed_by_hand:
+            return
         # None afterwards, not "none": a placeholder engine still costs savefig a draw.
         self.fig.set_layout_engine("constrained")
         self.fig.draw_without_rendering()
