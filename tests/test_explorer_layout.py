@@ -20,6 +20,7 @@ import torch
 from simplex_edu.widgets import Explorer, texts_outside
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.filterwarnings("error::UserWarning")  # a layout warning would print in the lesson
 
 
 def _welcome() -> Explorer:
