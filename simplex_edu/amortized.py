@@ -17,7 +17,7 @@ from torch import nn
 
 from simplex_edu.compute import break_even, cumulative_cost, mlp_flops, time_call
 from simplex_edu.nn import MLP
-from simplex_edu.plots import COLORS, plot_cumulative_costs
+from simplex_edu.plots import COLORS, describe, plot_cumulative_costs
 from simplex_edu.training import History, TrainConfig, train
 
 LOG_2PI = math.log(2 * math.pi)
@@ -467,6 +467,10 @@ def draw_ledger(fig, data: dict) -> None:
     plot_ledger(ax, data)
     ax.set_title(f"network: {data['train_steps']} steps, {data['train_cost']:.1f} s, error {data['error']:.2f} std "
                  f"(MCMC: {data['curve'].mcmc_error:.2f})", fontsize=10)
+    describe(fig, f"Total cost against number of queries for the network trained {data['train_steps']} steps (it "
+                  f"starts at its {data['train_cost']:.1f} s of training), MCMC and the grid (both start at zero). "
+                  f"Where the network's line crosses another is the break-even: against MCMC after "
+                  f"{data['break_even_mcmc']:,.0f} queries, against the grid after {data['break_even_grid']:,.0f}.")
 
 
 def draw_posteriors(fig, data: dict) -> None:
@@ -488,3 +492,7 @@ def draw_posteriors(fig, data: dict) -> None:
     ax.set_title(f"n = {len(data['x'])}:  exact {exact_mean:.2f} ± {exact_std:.2f},  "
                  f"network {net_mean:.2f} ± {net_std:.2f}  (off by {abs(net_mean - exact_mean) / exact_std:.1f} std)",
                  fontsize=10)
+    describe(fig, f"The exact posterior (solid) and the network's (dashed) for {len(data['x'])} points drawn at true "
+                  f"θ = {data['theta']:g}: exact {exact_mean:.2f} ± {exact_std:.2f}, network {net_mean:.2f} ± "
+                  f"{net_std:.2f}. Read how far apart the two peaks are, in posterior widths "
+                  f"({abs(net_mean - exact_mean) / exact_std:.1f}).")

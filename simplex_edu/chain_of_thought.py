@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from simplex_edu.compute import linear_flops, mlp_flops
 from simplex_edu.nn import MLP, TinyTransformer
-from simplex_edu.plots import COLORS, new_figure
+from simplex_edu.plots import COLORS, describe, new_figure
 from simplex_edu.training import History, TrainConfig, train
 
 TRAIN_MAX_LEN = 16
@@ -410,6 +410,9 @@ def plot_length_curves(curves: dict[str, list[dict]], mlp: tuple[list[int], list
     acc_ax.set(ylabel="accuracy of the final answer", ylim=(0.35, 1.07), title="accuracy")
     loss_ax.set(ylabel="loss of the final answer (nats)", yscale="log", ylim=(floor / 2, 20), title="loss")
     fig.legend(*acc_ax.get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=9)
+    describe(fig, "Accuracy and loss against problem length N, one line per model and seed, chance marked and the "
+                  "training lengths shaded. Read where each line leaves the shaded range: chain of thought stays "
+                  "right beyond it, the direct answers fall to chance.")
     return fig
 
 
@@ -488,6 +491,11 @@ def draw_explorer(fig, view: dict) -> None:
                  f"({mark(view['cot'] == view['truth'])}, p = {view['p_cot']:.2f}) · direct says "
                  f"{view['direct']} ({mark(view['direct'] == view['truth'])}, p = {view['p_direct']:.2f})",
                  fontsize=9)
+    describe(fig, f"Four rows of {n} steps: the input bits, the true running states, the states the chain of "
+                  f"thought wrote and the direct model's answer for each prefix, wrong ones crossed in red. The chain "
+                  f"of thought first errs {first(view['first_cot_error'])}, the direct model "
+                  f"{first(view['first_direct_error'])}; final answers: chain {mark(view['cot'] == view['truth'])}, "
+                  f"direct {mark(view['direct'] == view['truth'])}.")
 
 
 def mlp_sizes(n: int, k: int = 2, hidden: int = 128) -> list[int]:

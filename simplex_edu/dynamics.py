@@ -20,7 +20,7 @@ from torch import nn
 
 from simplex_edu.compute import time_call
 from simplex_edu.nn import MLP
-from simplex_edu.plots import COLORS
+from simplex_edu.plots import COLORS, describe
 from simplex_edu.training import History, TrainConfig, seed_everything, train
 
 Field = Callable[[np.ndarray], np.ndarray]
@@ -584,7 +584,7 @@ def draw_coupling(fig, data: dict) -> None:
         for ax, i, name in zip(axes, (0, 2), ("θ₁ (released)", "θ₂ (at rest)")):
             lines = [ax.plot([], [], color=COLORS["exact"], lw=2.5, alpha=0.5, label="equations + spring (truth)")[0],
                      ax.plot([], [], color=COLORS["unamortized"], ls="--", label="separate flows, no spring")[0],
-                     ax.plot([], [], color=COLORS["amortized"], ls=":", lw=2, label="learned field + spring")[0]]
+                     ax.plot([], [], color=COLORS["amortized"], ls=":", lw=2, label="learned field + spring, integrated by RK4")[0]]
             fig._lines.append((i, lines))
             ax.set(title=name, xlabel="time", ylim=(-2, 2), xlim=(0, 40), yticks=[-2, -1, 0, 1, 2])
             ax.xaxis.set_major_locator(MaxNLocator(5))  # few tick labels: text is most of the redraw time
@@ -599,3 +599,7 @@ def draw_coupling(fig, data: dict) -> None:
         ax.set_xlim(0, data["times"][-1])
     fig.suptitle(f"largest error: separate flows {data['error_separate']:.2f}, "
                  f"learned field + spring {data['error_learned']:.2f}", fontsize=10)
+    describe(fig, f"Two panels, the angles of the released and the resting pendulum against time up to "
+                  f"{data['times'][-1]:.0f}: the coupled truth, the two separate flows without the spring (largest "
+                  f"error {data['error_separate']:.2f}) and the learned field with the spring added (largest error "
+                  f"{data['error_learned']:.2f}). Read how far each dashed line drifts from the truth.")

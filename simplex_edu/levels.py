@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter
 
 from simplex_edu.compute import mlp_flops, time_call
 from simplex_edu.nn import MLP
-from simplex_edu.plots import COLORS, new_figure
+from simplex_edu.plots import COLORS, describe, new_figure
 from simplex_edu.training import TrainConfig, seed_everything, train
 
 Weights = dict[str, np.ndarray]  # {"W1": (H, n), "b1": (H,), "W2": (1, H), "b2": (1,)}, as nn.Linear stores them
@@ -113,6 +113,9 @@ def plot_activations(bits: np.ndarray, activations: np.ndarray, table: np.ndarra
     right.set_title("output", fontsize=10)
     for ax in (left, right):
         ax.grid(False)
+    describe(fig, "The hidden layer's activation on every input (rows: the 16 inputs, columns: hidden units, dark = "
+                  "active) beside the network's output bit. Read how different units fire on different inputs while "
+                  "the output column is the parity pattern.")
     return fig
 
 
@@ -204,6 +207,9 @@ def plot_levels(sizes: dict[str, int], seconds: dict[str, float], flops: dict[st
     ax.set_xlabel("size of the description (bytes)")
     ax.set_ylabel("time to read one answer out of it")
     ax.set_title("one network, four descriptions: size vs access cost", fontsize=10)
+    describe(fig, "Bytes to store each level of description against seconds to answer one query from it, both "
+                  "logarithmic, one labelled point per level. Read the trade: the small descriptions are slow to "
+                  "query and the fast ones are large.")
     return fig
 
 
@@ -317,9 +323,12 @@ def draw_pair(fig: Figure, view: dict) -> None:
     if not axes[0].images:
         limit = max(np.abs(view["A"]).max(), np.abs(view["B"]).max())
         rows = [f"w{i + 1}" for i in range(view["A"].shape[0] - 2)] + ["bias", "out"]
-        # Correlations saturate at ±0.75, so the matched pairs (typically 0.5–0.9) stand out on the diagonal.
+        # Correlations saturate at ±0.5, so the matched pairs (typically 0.5–0.9) are full red on the diagonal.
         images = [ax.imshow(data, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest")
-                  for ax, data, vmax in zip(axes, panels, (limit, limit, 0.75))]
+                  for ax, data, vmax in zip(axes, panels, (limit, limit, 0.5))]
+        n_units = view["unit_corr"].shape[0]
+        axes[2].plot(range(n_units), range(n_units), "s", ms=5, mfc="none", mec=COLORS["exact"], mew=0.8,
+                     visible=False)  # outlines the diagonal once the units are matched
         for ax in axes[:3]:
             ax.grid(False)
             ax.set_xticks([])  # few tick labels: laying them out is most of a redraw's time
@@ -329,16 +338,23 @@ def draw_pair(fig: Figure, view: dict) -> None:
         axes[2].set_yticks([])
         axes[2].set_xlabel("unit of B →")
         axes[2].set_ylabel("unit of A (top to bottom)")
+        fig.colorbar(images[0], ax=axes[0], shrink=0.8, label="weight")
         fig.colorbar(images[1], ax=axes[1], shrink=0.8, label="weight")
         fig.colorbar(images[2], ax=axes[2], shrink=0.8, label="correlation", extend="both")
     for ax, data in zip(axes[:3], panels):
         ax.images[0].set_data(data)
+    axes[2].lines[0].set_visible(view["matched"])
     axes[0].set_title(f"network A (seed {view['seed_a']})", fontsize=10)
     order = "units matched to A" if view["matched"] else "units as trained"
     axes[2].set_title("activation correlation, A × B\n" + ("(matched pairs on the diagonal)" if view["matched"]
                                                          else "(red: same job, blue: opposite)"), fontsize=10)
     axes[1].set_title(f"B (seed {view['seed_b']}), {order}\nweight correlation with A: {view['weight_corr']:.2f}",
                       fontsize=10)
+    diagonal = np.mean(np.diag(view["unit_corr"]))
+    describe(fig, f"Three heatmaps: the weights of network A (seed {view['seed_a']}) and of network B (seed "
+                  f"{view['seed_b']}, {order}), one column per hidden unit, and the correlation of every unit of A "
+                  f"with every unit of B. Weight correlation {view['weight_corr']:.2f}; mean correlation on the "
+                  f"diagonal {diagonal:.2f}: matched units make the diagonal red.")
 
 
 # --- probes --------------------------------------------------------------------------------------------------

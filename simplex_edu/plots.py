@@ -77,22 +77,29 @@ def plot_cumulative_costs(ax, queries: np.ndarray, costs: dict[str, np.ndarray],
         line.set_data(queries, cost)
     visible = break_even is not None and bool(np.isfinite(break_even)) and queries[0] <= break_even <= queries[-1]
     ax._break_even_line.set_visible(visible)
+    label = break_even_label(break_even, queries[-1]) if break_even is not None else ""
     if visible:
         ax._break_even_line.set_xdata([break_even, break_even])
         ax._break_even_text.set_position((break_even, 0.97))
-        ax._break_even_text.set_horizontalalignment("left")
-        ax._break_even_text.set_bbox(None)  # beside the crossing: a background would hide the lines
+        # Beside the crossing, on the side with room: right of the line, or left of it near the right edge.
+        start, end = queries[0], queries[-1]
+        log = ax.get_xscale() == "log"
+        where = (np.log(break_even / start) / np.log(end / start) if log and end > start else
+                 (break_even - (start if log else 0)) / max(end - (start if log else 0), 1e-300))
+        right = where > 0.6
+        ax._break_even_text.set_horizontalalignment("right" if right else "left")
+        if right:
+            label = "\n".join(line.strip() + " " for line in label.split("\n"))
     elif break_even is not None:  # say where the break-even is rather than show nothing
-        ax._break_even_text.set_position((queries[-1], 0.85))  # below the lines' top edge
+        ax._break_even_text.set_position((queries[-1], 0.97))  # in the headroom above the lines, no background
         ax._break_even_text.set_horizontalalignment("right")
-        ax._break_even_text.set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
-    ax._break_even_text.set_text(break_even_label(break_even, queries[-1]) if break_even is not None else "")
+    ax._break_even_text.set_text(label)
     low = min(float(np.min(c)) for c in costs.values())
     high = max(float(np.max(c)) for c in costs.values())
-    if ax.get_yscale() == "log":
-        ax.set_ylim(max(low, 1e-12) * 0.5, high * 10)  # a decade of headroom for the break-even label
+    if ax.get_yscale() == "log":  # headroom for the break-even label: its two lines stay above every line
+        ax.set_ylim(max(low, 1e-12) * 0.5, high * (10 if visible or break_even is None else 100))
     else:
-        ax.set_ylim(0, 1.05 * high)
+        ax.set_ylim(0, (1.05 if visible or break_even is None else 1.3) * high)
     ax.set_xlim(queries[0] if ax.get_xscale() == "log" else 0, queries[-1])
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from simplex_edu.compute import break_even, cumulative_cost, time_call
-from simplex_edu.plots import plot_cumulative_costs
+from simplex_edu.plots import describe, plot_cumulative_costs
 
 TABLE_RANGE = (0.0, 100.0)  # the questions a table is built for: a in [0, 100]
 
@@ -87,10 +87,24 @@ def draw_ledger(fig, view: dict) -> None:
         ax.set_yscale("log")
         ax.minorticks_off()  # minor log ticks and mathtext labels would dominate the redraw time
         for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            axis.set_major_formatter(FuncFormatter(lambda value, _: compact_number(value)))
     plot_cumulative_costs(ax, view["counts"],
                           {"un-amortized: bisection per query": view["bisection"] * 1e3,
                            "amortized: table solved up front": view["table"] * 1e3},
                           break_even=view["break_even"], unit="ms", legend_loc="lower right")
     ax.set_title(f"table of {view['table_size']:,} solved questions: largest error {view['table_error']:.1e}",
                  fontsize=10)
+    q_star, last = view["break_even"], int(view["counts"][-1])
+    crossing = (f"they cross at the break-even, Q* = {q_star:,.0f}" if q_star <= last else
+                f"the break-even, Q* = {q_star:,.0f}, lies beyond the {last:,} queries shown")
+    describe(fig, f"Total cost against number of queries, both axes logarithmic: bisection (red) rises in proportion "
+                  f"to the queries; the table of {view['table_size']:,} entries (blue) starts at its up-front cost and "
+                  f"hardly rises. Read where the lines cross: {crossing}.")
+
+
+def compact_number(value: float) -> str:
+    """A tick label short at any size: 0.001, 50, 2k, 100k, 1M."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"

@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 import numpy as np
 import traitlets
 from IPython.display import display
@@ -95,21 +97,65 @@ class Explorer:
         data = self.compute(**self.values())
         self.draw(self.fig, data)
         if not self.update_seconds:
-            # Constrained layout costs more than the drawing itself (and makes savefig draw twice): lay out
-            # once, on the first data, and keep those margins, so a slider move stays well under 100 ms.
-            self.fig.draw_without_rendering()
-            self.fig.set_layout_engine(None)  # None, not "none": a placeholder engine still costs savefig a draw
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi * image_scale())
-        self.image.value = buffer.getvalue()
+            self._placed_by_hand = self.fig.get_layout_engine() is None  # the draw turned layout off: keep it so
+            self._lay_out()
+        png = self._png()
+        if not self._placed_by_hand and texts_outside(self.fig):  # labels grew past the margins: lay out again
+            self._lay_out()
+            png = self._png()
+        self.image.value = png
         self.image.tooltip = getattr(self.fig, "alt_text", None)  # the figure's text alternative (plots.describe)
         self.update_seconds.append(time.perf_counter() - start)
+
+    def _png(self) -> bytes:
+        """The figure as PNG bytes, at the site's higher density when it builds (plots.image_scale)."""
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi * image_scale())
+        return buffer.getvalue()
+
+    def _lay_out(self) -> None:
+        """Constrained layout once, then fixed margins: laying out costs more than drawing, so only when needed."""
+        if self._placed_by_hand:
+            return
+        # None afterwards, not "none": a placeholder engine still costs savefig a draw.
+        self.fig.set_layout_engine("constrained")
+        self.fig.draw_without_rendering()
+        self.fig.set_layout_engine(None)
 
     def _ipython_display_(self) -> None:
         bundle = self.widget._repr_mimebundle_()
         # A short, stable text form: the widget's own repr embeds the figure's PNG, which varies by machine.
         bundle["text/plain"] = f"Explorer({', '.join(self.controls)})"
         display(bundle, raw=True)
+
+
+def _drawn_texts(fig: Figure) -> list[Text]:
+    """The figure's texts that a draw shows: tick labels only of the ticks inside the axis' view."""
+    texts = list(fig.texts)
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        texts += ax.legend_.get_texts() if ax.legend_ else []
+        if not ax.axison:
+            continue
+        texts += [ax.xaxis.label, ax.yaxis.label]
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis._update_ticks():  # the ticks a draw places; others keep stale, unseen labels
+                texts += [label for label in (tick.label1, tick.label2) if label.get_visible()]
+    return texts
+
+
+def texts_outside(fig: Figure, slack: float = 1.0) -> list[str]:
+    """Every visible text of the last drawn ``fig`` that reaches past its edges (by more than ``slack`` pixels)."""
+    box = fig.bbox
+    outside = []
+    for text in _drawn_texts(fig):
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        extent = text.get_window_extent()
+        if (extent.x0 < box.x0 - slack or extent.y0 < box.y0 - slack or extent.x1 > box.x1 + slack
+                or extent.y1 > box.y1 + slack):
+            outside.append(text.get_text())
+    return outside
 
 
 def time_explorer_updates(explorer: Explorer, moves: int = 6) -> float:

@@ -235,6 +235,14 @@ def test_explorer_table_from_models(trained):
     assert C.step_errors(torch.as_tensor(table.x), torch.as_tensor(table.cot[2.0])).any()  # sampling errs
 
 
+
+def test_what_to_try_names_the_problems_where_the_sampled_chain_slips(trained):
+    """Lesson 03's explorer text: sampled at T = 2 the chain slips on problem 6 by N = 16; never on 0–2 up to 64."""
+    table = C.explorer_table(trained["cot"], trained["direct"])  # exactly the lesson's table
+    slips = [p for p in range(len(table.x)) if C.explorer_view(table, 64, p, 2.0)["first_cot_error"] is not None]
+    assert 6 in [p for p in range(len(table.x)) if C.explorer_view(table, 16, p, 2.0)["first_cot_error"]]
+    assert [p for p in range(len(table.x)) if p not in slips] == [0, 1, 2]
+
 # --- checks: the reference passes, a stub is "not attempted", a wrong answer is rejected ------------------
 
 def test_check_running_states():

@@ -80,6 +80,9 @@ MISTAKES = [
     Mistake("check_break_even_queries", "returns 0 whenever A is cheaper up front (the docstring's old trap)",
             lambda ua, pa, ub, pb: 0.0 if ua <= ub else (
                 float(math.ceil((ua - ub) / (pb - pa))) if pb > pa else math.inf), "B catches up"),
+    Mistake("check_break_even_queries", "math.inf whenever the per-query costs are equal (the hint's old trap)",
+            lambda ua, pa, ub, pb: math.inf if pa >= pb else float(max(0, math.ceil((ua - ub) / (pb - pa)))),
+            "A saves nothing per query"),
     Mistake("check_break_even_queries", "forgets 'no saving per query': divides by zero",
             lambda ua, pa, ub, pb: float(math.ceil((ua - ub) / (pb - pa))), "ZeroDivisionError"),
     Mistake("check_break_even_queries", "forgets 'cheaper from the start': a negative count",
@@ -126,3 +129,11 @@ def test_under_grading_the_course_reference_is_refused(monkeypatch, capsys) -> N
         checks.check_solve_by_bisection(lambda a: welcome.solve_by_bisection(a))
     with pytest.raises(CheckFailed, match="course's own `break_even`"):
         checks.check_break_even_queries(compute.break_even)
+
+
+def test_the_old_hints_trap_is_rejected_under_grading_too(monkeypatch, capsys) -> None:
+    """Equal per-query costs and A no dearer up front: 0, not inf (the fresh cases have such a pair as well)."""
+    monkeypatch.setenv("SIMPLEX_EDU_GRADING", "1")
+    trap = next(m for m in MISTAKES if "hint's old trap" in m.description)
+    with pytest.raises(CheckFailed, match="A saves nothing per query"):
+        checks.check_break_even_queries(trap.answer)

@@ -68,3 +68,98 @@ def test_declared_floors_are_the_tested_minimum_versions():
     assert not untested, f"no minimum-versions run for {sorted(untested)}"
     torch_pin = re.search(r"^torch==([\d.]+)", (ROOT / "constraints.txt").read_text(), re.M).group(1)
     assert declared["torch"] == torch_pin.rsplit(".", 1)[0], "torch's floor should be the tested release"
+
+
+# Lessons another session is still editing, each with what it lacks; strict, so fixing one fails until it is removed.
+KNOWN_GAPS = {
+    ("test_section_times_add_up_to_the_lessons_time", "06"): "lesson 06's sections give 52 of its ~55 min",
+    ("test_long_lessons_mark_what_a_60_minute_slot_skips", "06"): "lesson 06 (~55 min) marks no part to skip",
+    ("test_readme_says_what_each_lesson_builds_on", "06"): "lesson 06's opening has no **Builds on** line",
+}
+SKIP_MARK = "*(skip in a 60-minute slot)*"
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _markdown(lesson: Path) -> str:
+    import nbformat
+    return "\n\n".join(c.source for c in nbformat.read(lesson, as_version=4).cells if c.cell_type == "markdown")
+
+
+def _lesson_minutes(text: str) -> int:
+    return int(re.search(r"^Time: ~(\d+) min", text, re.M).group(1))
+
+
+def _lessons(test: str, lessons: list[Path] = LESSONS) -> list:
+    """The lessons as parameters, each known gap of ``test`` marked as a strict expected failure."""
+    return [pytest.param(p, id=p.name[:2], marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[test, p.name[:2]])]
+                         if (test, p.name[:2]) in KNOWN_GAPS else []) for p in lessons]
+
+
+@pytest.mark.parametrize("lesson", _lessons("test_section_times_add_up_to_the_lessons_time"))
+def test_section_times_add_up_to_the_lessons_time(lesson: Path) -> None:
+    text = _markdown(lesson)
+    sections = [int(m) for m in re.findall(r"^## .*\(~(\d+) min\)", text, re.M)]
+    assert sum(sections) == _lesson_minutes(text), f"{lesson.name}: sections {sections} add up to {sum(sections)}"
+
+
+@pytest.mark.parametrize("lesson", _lessons("test_long_lessons_mark_what_a_60_minute_slot_skips"))
+def test_long_lessons_mark_what_a_60_minute_slot_skips(lesson: Path) -> None:
+    """Over 45 min, a lesson marks the parts a one-hour workshop can leave out, enough to fit in the hour."""
+    text = _markdown(lesson)
+    minutes = _lesson_minutes(text)
+    if minutes <= 45:
+        return
+    skipped = re.findall(rf"^#{{2,3}} .*\(~(\d+) min\).*{re.escape(SKIP_MARK)}", text, re.M)
+    assert skipped, f"{lesson.name} takes ~{minutes} min but marks nothing {SKIP_MARK}"
+    assert minutes - sum(map(int, skipped)) <= 60, f"{lesson.name}: skipping {skipped} min leaves more than an hour"
+
+
+def _builds_on(lesson: Path) -> list[str]:
+    found = re.search(r"\*\*Builds on\*\* lessons? ([0-9, and]+)", _markdown(lesson))
+    assert found, f"{lesson.name}'s opening has no '**Builds on** lesson(s) …' line"
+    return re.findall(r"\d\d", found.group(1))
+
+
+def _and(numbers: list[str]) -> str:
+    return numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+@pytest.mark.parametrize("lesson", _lessons("test_readme_says_what_each_lesson_builds_on", LESSONS[1:]))
+def test_readme_says_what_each_lesson_builds_on(lesson: Path) -> None:
+    """README's list has '05 on 00, 01 and 02' for each lesson after 00, as its opening's **Builds on** line says."""
+    number, earlier = lesson.name[:2], _builds_on(lesson)
+    assert earlier and all(e < number and any(p.name.startswith(e) for p in LESSONS) for e in earlier)
+    bullet = re.search(r"\*\*Which lessons build on which:\*\*(.+?)(?:\n- |\n\n)", (ROOT / "README.md").read_text(), re.S)
+    assert f"{number} on {_and(earlier)}" in " ".join(bullet.group(1).split())
+
+
+@pytest.mark.parametrize("lesson", LESSONS[1:], ids=lambda p: p.name[:2])
+def test_lesson_00s_ledger_table_has_a_row_for_every_lesson(lesson: Path) -> None:
+    assert f"\n| {lesson.name[:2]} " in _markdown(ROOT / "lessons" / "00_welcome.ipynb")
+
+
+KNOWN_GAPS["test_every_figure_has_a_text_alternative", "06"] = "lesson 06's figures do not call describe() yet"
+
+
+def _describing_functions() -> set[str]:
+    """Functions of the topic modules that attach a figure's text alternative (call plots.describe)."""
+    import importlib
+    import inspect
+    names = set()
+    for module in ("welcome", "levels", "amortized", "chain_of_thought", "dynamics", "beliefs", "beliefs.transformer"):
+        for name, function in inspect.getmembers(importlib.import_module(f"simplex_edu.{module}"), inspect.isfunction):
+            if "describe(fig" in inspect.getsource(function):
+                names.add(name)
+    return names
+
+
+@pytest.mark.parametrize("lesson", _lessons("test_every_figure_has_a_text_alternative",
+                                            sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))))
+def test_every_figure_has_a_text_alternative(lesson: Path) -> None:
+    """Every cell that shows a figure calls plots.describe, or a course function that does."""
+    import nbformat
+    describing = _describing_functions()
+    for index, cell in enumerate(nbformat.read(lesson, as_version=4).cells):
+        if cell.cell_type == "code" and any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            assert "describe(" in cell.source or any(re.search(rf"\b{name}\(", cell.source) for name in describing), \
+                f"{lesson.name} cell {index} shows a figure without a text alternative"

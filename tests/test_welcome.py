@@ -82,7 +82,10 @@ def test_ledger_figure_says_when_the_break_even_is_beyond_the_range():
     welcome.draw_ledger(fig, welcome.ledger_view(10_000, 1000, costs, {10_000: 1e-5}))
     assert "beyond this range" in ax._break_even_text.get_text() and "13,334" in ax._break_even_text.get_text()
     welcome.draw_ledger(fig, welcome.ledger_view(10_000, 100_000, costs, {10_000: 1e-5}))
-    assert ax._break_even_text.get_text().strip().startswith("break-even\n")
+    assert ax._break_even_text.get_text().split("\n")[0].strip() == "break-even"
+    assert ax._break_even_text.get_horizontalalignment() == "right"  # Q* = 13,334 of 100,000, log: to its left
+    welcome.draw_ledger(fig, welcome.ledger_view(100, 100_000, costs, {100: 1e-3}))
+    assert ax._break_even_text.get_horizontalalignment() == "left"  # Q* = 134, in the left part: to its right
     welcome.draw_ledger(fig, welcome.ledger_view(10, 1000, {"bisection_per_query": 1e-6, "table_per_query": 2e-6},
                                                  {10: 0.5}))
     assert "never" in ax._break_even_text.get_text()

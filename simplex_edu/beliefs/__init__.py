@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from simplex_edu.compute import time_call
 from simplex_edu.nn import GRUReadout
-from simplex_edu.plots import COLORS, new_figure
+from simplex_edu.plots import COLORS, describe, new_figure
 from simplex_edu.training import History, TrainConfig, seed_everything, train
 
 N_TOKENS = 3
@@ -303,7 +303,21 @@ def scatter_beliefs(ax: Axes, points: np.ndarray, colors: np.ndarray, title: str
 def plot_fractal(beliefs: np.ndarray) -> Figure:
     """The lesson's hero figure: every belief the exact filter reached, large enough to see copies of copies."""
     fig, ax = new_figure(1, 1, 7.0, 6.2)
-    scatter_beliefs(ax, beliefs, beliefs, f"{len(beliefs):,} beliefs reached by the exact filter", size=0.6)
+    colors = 0.8 * np.clip(beliefs, 0, 1)  # darker than the raw belief colours: pale green and yellow show on white
+    scatter_beliefs(ax, beliefs, colors, f"{len(beliefs):,} beliefs reached by the exact filter", size=4)
+    xy = simplex_to_xy(beliefs)
+    corner = SIMPLEX_CORNERS[0]
+    near = xy[np.linalg.norm(xy - corner, axis=1) < 0.2]  # the small copy of the whole triangle at state 0
+    (x0, y0), (x1, y1) = near.min(axis=0) - 0.01, near.max(axis=0) + 0.01
+    inset = ax.inset_axes((0.0, 0.58, 0.32, 0.38))  # the empty space left of the top corner
+    inset.scatter(xy[:, 0], xy[:, 1], s=6, c=colors, linewidths=0, rasterized=True)
+    inset.set(xlim=(x0, x1), ylim=(y0, y1), xticks=[], yticks=[], aspect="equal")
+    inset.set_title("zoom: copies of copies", fontsize=9)
+    inset.spines[:].set_visible(True)
+    ax.indicate_inset_zoom(inset, edgecolor=COLORS["exact"])
+    describe(fig, f"{len(beliefs):,} belief states of the exact filter drawn in a triangle whose corners are the three "
+                  "hidden states: a fractal of nested triangles, each corner holding a smaller copy of the whole, "
+                  "the inset zooming into the copy nearest state 0. Read the self-similarity: copies of copies.")
     return fig
 
 
@@ -316,6 +330,9 @@ def plot_probe_comparison(result: dict) -> Figure:
     for ax, name in zip(axes[1:], ["trained GRU", "untrained GRU", "trained GRU, shuffled labels"]):
         scatter_beliefs(ax, result["probed"][name], true,
                         f"probe on {name}\nheld-out RMSE {result['rows'][name]['rmse']:.3f}")
+    describe(fig, "Four triangles: the exact beliefs, and what a linear probe reads from the trained GRU, an "
+                  "untrained GRU and the trained GRU with shuffled labels, each coloured by the true belief. Only "
+                  "the trained network's probe draws the fractal; the controls blur it or collapse it.")
     return fig
 
 
@@ -334,6 +351,9 @@ def plot_levels(true_beliefs: np.ndarray, hidden: np.ndarray, transitions: np.nd
     axes[2].set_ylabel("share of variance")
     axes[2].set_title(f"activations: {hidden.shape[-1]} numbers, first two directions hold "
                       f"{share[:2].sum():.0%}", fontsize=10)
+    describe(fig, "Three panels: the beliefs in their triangle, the next-token probabilities they imply (belief @ B) "
+                  "in a triangle of their own, and the spread of the hidden state. Read behaviour as a squeezed "
+                  "copy of the belief fractal: a projection that loses detail.")
     return fig
 
 
@@ -427,5 +447,10 @@ def draw_belief_walk(fig: Figure, view: dict, background: np.ndarray | None = No
         bar.set_height(height)
     typed = ("…" if len(view["tokens"]) > 20 else "") + "".join(map(str, view["tokens"][-20:]))
     belief = ", ".join(f"{p:.2f}" for p in view["true"][-1])
-    ignored = f"  (ignored: {' '.join(view['ignored'])})" if view.get("ignored") else ""
-    ax.texts[-1].set_text(f"after '{typed}': belief ({belief}){ignored}")
+    shown = view.get("ignored", [])
+    ignored = (f"  (ignored: {' '.join(shown[:6])}{' …' if len(shown) > 6 else ''})" if shown else "")
+    ax.texts[-1].set_text(f"after '{typed}'\nbelief ({belief}){ignored}")
+    describe(fig, f"Left, the triangle of beliefs with the exact filter's path (filled dot) and the GRU's probed path "
+                  f"(open circle) after {len(view['tokens'])} tokens, over the fractal of all beliefs; right, the next-"
+                  f"token probabilities of both. Exact belief ({belief}): read how close the open circle and the "
+                  f"bars stay to the exact ones.")

@@ -64,7 +64,9 @@ def _break_even_cases(rng: np.random.Generator) -> list[Case]:
     return [Case((up_b + gap, pa, up_b, pa + saving), label=f"fresh: A dearer up front by {gap:g}, cheaper per "
                                                             f"query by {saving:g}, up_front_b = {up_b:g}"),
             Case((up_b, pa + saving, up_b + gap, pa), label="fresh: A cheaper up front, dearer per query"),
-            Case((up_b, pa, up_b + gap, pa + saving), label="fresh: A cheaper up front and per query")]
+            Case((up_b, pa, up_b + gap, pa + saving), label="fresh: A cheaper up front and per query"),
+            Case((up_b, pa, up_b + gap, pa), label="fresh: A cheaper up front, the same per query (answer 0)"),
+            Case((up_b + gap, pa, up_b, pa), label="fresh: A dearer up front, the same per query (math.inf)")]
 
 
 BREAK_EVEN_RULE = ("the smallest whole Q from which on A costs no more than B — at Q and at every larger number of "
@@ -78,11 +80,13 @@ def check_break_even_queries(fn: Callable[[float, float, float, float], float]) 
              Case((10.0, 1.0, 0.0, 2.0), label="up front 10, saves 1 per query (answer 10: at Q = 10 the totals tie)"),
              Case((10.0, 1.0, 0.0, 4.0), label="up front 10, saves 3 per query (answer 4: round up)"),
              Case((12.0, 1.0, 4.0, 3.0), label="both pay up front: A 12, B 4; A saves 2 per query (answer 4)"),
-             Case((5.0, 2.0, 0.0, 2.0), label="no saving per query: never pays (math.inf)"),
+             Case((5.0, 2.0, 0.0, 2.0), label="no saving per query, dearer up front: never pays (math.inf)"),
              Case((5.0, 3.0, 0.0, 2.0), label="dearer per query: never pays (math.inf)"),
              Case((0.0, 1.0, 2.0, 3.0), label="cheaper up front and per query (answer 0)"),
              Case((5.0, 2.0, 10.0, 1.0), label="A cheaper up front (5 < 10) but dearer per query (2 > 1): B is "
-                                               "cheaper for good from query 6 on, so A never breaks even (math.inf)")]
+                                               "cheaper for good from query 6 on, so A never breaks even (math.inf)"),
+             Case((3.0, 2.0, 5.0, 2.0), label="no saving per query, cheaper up front: never dearer (answer 0)"),
+             Case((5.0, 2.0, 5.0, 2.0), label="the same costs exactly: never dearer (answer 0)")]
     return check_function(
         fn, break_even, cases, exercise="Exercise 1.2 (break_even_queries)", rtol=0, atol=0,
         fresh_cases=_break_even_cases,
@@ -91,6 +95,9 @@ def check_break_even_queries(fn: Callable[[float, float, float, float], float]) 
                    Diagnosis(lambda ua, pa, ub, pb: 0.0 if ua <= ub else break_even(ua, pa, ub, pb),
                              "you returned 0 because A starts cheaper; but A is dearer per query, so B catches up "
                              "and stays cheaper: A never breaks even for good (math.inf)"),
+                   Diagnosis(lambda ua, pa, ub, pb: math.inf if pa == pb else break_even(ua, pa, ub, pb),
+                             "you returned math.inf because A saves nothing per query; but A is no dearer up front "
+                             "either, so it is never behind: the answer is 0"),
                    Diagnosis(lambda ua, pa, ub, pb: break_even(ua, pa, ub, pb) + 1.0,
                              "an off-by-one: when the totals tie exactly, that Q already counts (A ≤ B, not A < B)"),
                    Diagnosis(lambda ua, pa, ub, pb: float(math.ceil((ua - ub) / (pb - pa))),
