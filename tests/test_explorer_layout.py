@@ -1,4 +1,4 @@
-"""Every explorer of lessons 00–05, every control at each of its extremes: no text leaves the figure.
+"""Every explorer of every lesson, every control at each of its extremes: no text leaves the figure.
 
 Explorers are built from briefly trained models (the layout depends on the controls, not on training quality).
 """
@@ -95,6 +95,29 @@ def _beliefs() -> Explorer:
                     B.belief_walk_controls("0000111122220120120121100000"), figsize=(8.5, 3.6), ncols=2)
 
 
+def _transformer() -> Explorer:
+    from simplex_edu import beliefs as B
+    from simplex_edu.beliefs import transformer as BT
+    T = B.mess3(x=0.05, alpha=0.85)
+    model, record = BT.load_checkpoint()
+    recipe = BT.Recipe(**record["recipe"])
+    study = BT.probe_study(T, model, BT.make_transformer(recipe, seed=0), recipe.context, n_fit=100, n_test=50)
+    return Explorer(functools.partial(BT.transformer_walk, transitions=T, model=model, probes=study["probes"],
+                                      context=recipe.context),
+                    functools.partial(BT.draw_transformer_walk, background=study["true"]), {
+        "step": W.IntSlider(value=10, min=0, max=recipe.context), "tokens": W.Text(value="0001112220"),
+        "layer": W.Dropdown(options=[(n, i) for i, n in enumerate(BT.layer_names(recipe.n_layers)[:-1])],
+                            value=recipe.n_layers)}, figsize=(8.5, 3.6), ncols=2)
+
+
+def _hidden() -> Explorer:
+    from simplex_edu import hidden
+    return Explorer(hidden.detection_view, hidden.draw_detection, {
+        "trigger_bits": W.IntSlider(value=11, min=1, max=16),
+        "budget": W.SelectionSlider(options=[10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000], value=1000)},
+        figsize=(6.4, 3.6))
+
+
 # (lesson, draw function the lesson's explorer uses, how to build it, extra control values worth a look)
 EXPLORERS: list[tuple[str, str, Callable[[], Explorer], list[dict]]] = [
     ("00", "draw_ledger", _welcome, [{"table_size": 3000, "queries": 5000}]),
@@ -104,6 +127,8 @@ EXPLORERS: list[tuple[str, str, Callable[[], Explorer], list[dict]]] = [
     ("03", "draw_explorer", _chain_of_thought, []),
     ("04", "draw_coupling", _dynamics, []),
     ("05", "draw_belief_walk", _beliefs, [{"tokens": "2" * 60}, {"tokens": "0"}, {"tokens": "abcdefghijklmnopq012" * 3}]),
+    ("06", "draw_transformer_walk", _transformer, [{"tokens": "abc0"}]),
+    ("07", "draw_detection", _hidden, []),
 ]
 
 
@@ -141,7 +166,7 @@ def test_no_text_leaves_the_figure_at_any_extreme(lesson, draw, build, extra) ->
 
 def test_every_explorer_in_the_lessons_is_covered() -> None:
     used = set()
-    for path in sorted((ROOT / "solutions").glob("0[0-5]_*.ipynb")):
+    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             for found in re.findall(r"Explorer\(.*?,\s*(?:functools\.partial\()?[\w.]*?(draw_\w+)", "".join(cell["source"]), re.S):
                 used.add((path.name[:2], found))
