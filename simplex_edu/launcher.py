@@ -251,6 +251,9 @@ def run_jupyterlab(command: list[str], env: dict[str, str], grace: float = 30) -
     removed) and say so in one line."""
     # Its own session on POSIX: the terminal's Ctrl-C reaches only this process, which then stops JupyterLab with
     # SIGTERM (a Ctrl-C of its own would ask "Shutdown this Jupyter server (y/[n])?").
+    # A shell starts background jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt: a SIGINT
+    # (only the foreground job gets the terminal's) must stop JupyterLab however this process was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = subprocess.Popen(command, env=env, start_new_session=True)
     try:
         return server.wait()

@@ -27,7 +27,9 @@ def test_second_start_opens_the_running_server_and_ctrl_c_stops_it_cleanly(tmp_p
            "BROWSER": "true", "PYTHONUNBUFFERED": "1"}  # `true URL`: a browser that opens nothing
     command = [sys.executable, "-m", "simplex_edu.cli", "start", str(tmp_path / "work")]
     log = open(tmp_path / "jupyterlab.log", "w")  # JupyterLab's log: a file, so a full pipe never blocks it
-    first = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=log, text=True)
+    # Started as a shell starts a background job (SIGINT ignored, as when CI runs in the background): still stops.
+    first = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=log, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         _wait_for(lambda: list(runtime.glob("jpserver-*.json")), 120, "jpserver-*.json", first)
         second = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
