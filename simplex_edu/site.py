@@ -401,10 +401,9 @@ def execute_lessons(paths: list[Path], workdir: Path, jobs: int, cache: Path | N
     """
     import nbformat
 
-    os.environ.update({var: "1" for var in THREAD_VARS})
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures as PNG outputs
-    os.environ["SIMPLEX_EDU_RETINA"] = "1"  # plots.RETINA: figures sharp on high-density screens (site only)
-    os.environ.pop("SIMPLEX_EDU_GRADING", None)  # grading mode would fail unattempted checks
+    kernel_environment = {var: "1" for var in THREAD_VARS}
+    kernel_environment["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures as PNG outputs
+    kernel_environment["SIMPLEX_EDU_RETINA"] = "1"  # plots.RETINA: figures sharp on high-density screens (site only)
 
     def executed(path: Path) -> Any:
         stored = cache / f"{path.stem}-{cache_key(path)}.ipynb" if cache else None
@@ -418,8 +417,16 @@ def execute_lessons(paths: list[Path], workdir: Path, jobs: int, cache: Path | N
             nbformat.write(notebook, stored)
         return notebook
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(executed, paths))
+    # The kernels inherit this process's environment: set it for them only, and give the caller's back after.
+    saved = dict(os.environ)
+    os.environ.update(kernel_environment)
+    os.environ.pop("SIMPLEX_EDU_GRADING", None)  # grading mode would fail unattempted checks
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            return list(pool.map(executed, paths))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def default_cache() -> Path:

@@ -100,6 +100,8 @@ class Explorer:
             self._placed_by_hand = self.fig.get_layout_engine() is None  # the draw turned layout off: keep it so
             self._lay_out()
         png = self._png()
+        if not self._placed_by_hand and image_scale() != 1:
+            self.fig.draw_without_rendering()  # texts measured at the figure's own dpi, not the sharper PNG's
         if not self._placed_by_hand and texts_outside(self.fig):  # labels grew past the margins: lay out again
             self._lay_out()
             png = self._png()

@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")  # a layout warning would print in the lesson
 
 
+@pytest.fixture(autouse=True)
+def kernel_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explorers as a kernel draws them (1×), whatever an earlier test in this process set for the site."""
+    from simplex_edu import plots
+    monkeypatch.delenv(plots.RETINA, raising=False)
+
+
 def _welcome() -> Explorer:
     from simplex_edu import welcome
     sizes = [10, 30, 100, 300, 1000, 3000, 10000]
