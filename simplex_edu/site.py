@@ -273,10 +273,9 @@ def picture_html(png: str, alt: str) -> str:
     import base64
     import html
 
-    from simplex_edu.plots import image_scale
-
     header = base64.b64decode(png[:32])  # the PNG header: width and height at bytes 16–24
-    width, height = (int.from_bytes(header[at:at + 4], "big") // image_scale() for at in (16, 20))
+    # The site's kernels draw at twice the pixels (plots.RETINA set for them by execute_lessons).
+    width, height = (int.from_bytes(header[at:at + 4], "big") // 2 for at in (16, 20))
     return (f'<img alt="{html.escape(alt)}" width="{width}" height="{height}" '
             f'src="data:image/png;base64,{png}">')
 
