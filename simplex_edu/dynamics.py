@@ -431,19 +431,21 @@ def strategy_errors(flow: FlowMap, fields: dict[str, Field], x0: np.ndarray, k: 
     return {"single": single, "coupled": coupled}
 
 
-# First matching word decides a strategy's colour: the same colour means the same strategy in both panels.
-STRATEGY_COLORS = {"splitting": COLORS["exact"], "separate": COLORS["amortized"], "flow map": COLORS["amortized"],
-                   "polynomial": COLORS["accent"], "MLP": COLORS["baseline"], "RK4": COLORS["unamortized"]}
+# First matching word decides a strategy's colour, line style and marker (the marker only on lines with few
+# points): the same look means the same strategy in both panels, and no two strategies differ by colour alone.
+STRATEGY_STYLES = {"splitting": (COLORS["exact"], "-", "s"), "separate": (COLORS["amortized"], "--", None),
+                   "flow map": (COLORS["amortized"], "--", None), "polynomial": (COLORS["accent"], "-.", None),
+                   "MLP": (COLORS["baseline"], ":", None), "RK4": (COLORS["unamortized"], "-", "o")}
 
 
 def plot_strategy_errors(axes, data: dict) -> None:
     """Two panels, error against time (log scale): single pendulums, then pendulums joined by a spring."""
     for ax, key, title in zip(axes, ("single", "coupled"), ("one pendulum", "two pendulums + a weak spring")):
         for name, (times, errors) in data[key].items():
-            color = next((c for word, c in STRATEGY_COLORS.items() if word in name), None)
-            style = "--" if ("separate" in name or "flow map" in name) else "-"
-            marker = "o" if len(times) < 50 else None
-            ax.semilogy(times[1:], errors[1:], style, color=color, label=name, lw=1.8, marker=marker, ms=3)
+            color, style, marker = next((look for word, look in STRATEGY_STYLES.items() if word in name),
+                                        (None, "-", None))
+            ax.semilogy(times[1:], errors[1:], style, color=color, label=name, lw=1.8,
+                        marker=marker if len(times) < 50 else None, ms=3)
         ax.set_title(title)
         ax.set_xlabel("time")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))

@@ -27,8 +27,8 @@ html_theme_options = {
     "use_download_button": False,  # a page's source is not the learner's notebook: the launch box links to that
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
-    # No in-page contents column: the article then has room for the course's ~115-character code lines (the
-    # page's sections are listed under it in the left-hand navigation instead).
+    # No in-page contents column on the right: the article then has room for the course's ~115-character code
+    # lines. The page's sections are listed in the left-hand column instead, under the pages (html_sidebars).
     "secondary_sidebar_items": [],
 }
 # Light by default (the figures are drawn on white); the theme logs an error when no mode is set.
@@ -38,6 +38,8 @@ html_css_files = ["site.css"]
 html_copy_source = False  # the notebooks are in the repository; the site need not carry them twice
 html_show_sourcelink = False
 # The theme's own sidebar, but the course's name in a landmark (site/templates/sidebar-brand.html): every site
-# page passes axe-core with no violation (tests/test_browser_accessibility.py).
+# page passes axe-core with no violation (tests/test_browser_accessibility.py). Under the pages, this page's
+# sections ("Contents", the theme's in-page table of contents). One search: the header's button (Ctrl+K), shown on
+# every screen width, so no second search field in the sidebar.
 templates_path = ["templates"]
-html_sidebars = {"**": ["sidebar-brand.html", "icon-links.html", "search-button-field.html", "sbt-sidebar-nav.html"]}
+html_sidebars = {"**": ["sidebar-brand.html", "icon-links.html", "sbt-sidebar-nav.html", "page-toc.html"]}

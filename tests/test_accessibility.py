@@ -4,7 +4,9 @@ Every pair of the course's colours (``plots.COLORS``) must stay at least ``MIN_D
 simulated deuteranomaly, protanomaly and tritanomaly (colorspacious, Machado et al. 2009, severity 100: the full
 deficiency) and each must have 3:1 contrast against the white background (WCAG 1.4.11, graphical objects). A
 described figure's notebook output is its text (text/plain) and an ``<img alt>`` (text/html); every figure in a
-worked solution has one. The site and JupyterLab are checked in Chromium (tests/test_browser_accessibility.py).
+worked solution has one. Where strategies share a figure, a second cue beside colour tells them apart (lesson
+04's error lines: line style or marker; lesson 06's bars: hatch). The site and JupyterLab are checked in Chromium
+(tests/test_browser_accessibility.py, tests/test_browser.py).
 """
 
 from __future__ import annotations
@@ -179,3 +181,28 @@ def test_in_ipython_a_described_figure_is_text_and_img_without_a_second_png() ->
         assert data["text/plain"] == "A line rising from left to right."
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_strategies_sharing_a_figure_differ_by_more_than_colour() -> None:
+    """Lesson 04's strategy lines differ in line style or marker too, lesson 06's bars in hatch too."""
+    from simplex_edu import dynamics as D
+    from simplex_edu.beliefs import transformer as BT
+
+    fields = ["polynomial field, integrated by RK4", "MLP field, integrated by RK4"]  # the lesson's names
+    names = {"single": ["RK4 on the equation, dt = 0.25", "flow map (one pass per query)", *fields],
+             "coupled": ["RK4 on equations + spring, dt = 0.25", "separate flow maps, no spring",
+                         "splitting the exact flows, step 0.5", *(f"{name} + spring" for name in fields)]}
+    # As in the lesson: the coarse-step strategies have few points (so markers too), the others many.
+    times = {name: np.linspace(0, 10, 21 if name.startswith(("RK4", "splitting")) else 201)
+             for group in names.values() for name in group}
+    data = {key: {name: (times[name], np.full(len(times[name]), 1e-3)) for name in group}
+            for key, group in names.items()}
+    fig, axes = plots.new_figure(1, 2)
+    D.plot_strategy_errors(axes, data)
+    for ax in axes:
+        looks = [(line.get_linestyle(), line.get_marker()) for line in ax.get_lines()]
+        assert len(set(looks)) == len(looks), f"two strategies differ by colour only: {looks}"
+    rows = {name: [0.1, 0.05] for name in ("trained", "untrained", "shuffled", "control")}
+    fig = BT.plot_rmse_per_layer({"names": ["block 1", "block 2"], "rows": rows, "lookup": {1: 0.2}})
+    hatches = [bars.patches[0].get_hatch() for bars in fig.axes[0].containers]
+    assert len(set(hatches)) == len(hatches) == len(rows), f"two bar series differ by colour only: {hatches}"

@@ -1,12 +1,16 @@
-"""Every lesson's explorers, in JupyterLab, in headless Chromium: a moved slider must redraw the figure.
+"""Every lesson's explorers, in JupyterLab, in headless Chromium: moved from the keyboard, each figure must redraw.
 
 Unit tests prove the update functions and nbval proves the notebooks run headless; this proves what a learner
 sees. For each lesson in ``lessons/`` whose code uses ``Explorer(`` (found anew at every run, so new lessons are
 covered without edits): open it in JupyterLab (serving a temporary copy of the lessons, so autosave never touches
-the repo), Run All, then move the first slider of every explorer with the keyboard (its first dropdown if it has
-no slider) and require that the explorer's figure changes and that no error, traceback in the log console (where
-widget callbacks report) or widget-load failure appears. On failure a screenshot, with the log console open, is
-saved in ``test-artifacts/``.
+the repo), Run All, then, with keyboard events only, Tab to the first slider or dropdown of every explorer and
+move it (an arrow key; End or Home on a dropdown), and require that the explorer's figure changes, that its text
+alternative (the image's title) is a sentence before and after; Tab on to each of its other sliders and dropdowns
+and move it by a key too; and require that no error, traceback in the log console
+(where widget callbacks report) or widget-load failure appears. Then axe-core checks the lesson's outputs (every
+rule, every impact; JupyterLab's own chrome excluded): zero violations but upstream's one, ipywidgets' slider
+handle (noUiSlider) without a name. On failure a screenshot, with the log console open, is saved in
+``test-artifacts/``.
 
 Needs Debian's ``chromium`` and the Python ``playwright`` package (no browser download). Without them the tests
 skip, unless ``SIMPLEX_EDU_REQUIRE_BROWSER=1`` (set in CI), where a missing browser fails.
@@ -33,6 +37,8 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import nbformat
 import pytest
+
+from test_accessibility import FILE_NAME
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -307,34 +313,99 @@ def scroll_to(element: Locator, block: str = "start") -> None:
     element.evaluate("(e, block) => e.scrollIntoView({block})", block)
 
 
-def move_first_control(explorer: Locator) -> str:
-    """Move the explorer's first slider with the keyboard, to its end (its start if already there).
+# What has the keyboard's focus, relative to an explorer: its slider's handle or its dropdown (named by the
+# control's label), another of its elements (a slider's editable readout, a button, a text box), or none of its.
+FOCUSED_JS = """explorer => {
+    const e = document.activeElement;
+    if (!explorer.contains(e)) return 'outside';
+    if (e.matches('.noUi-handle')) return 'slider ' + e.closest('.widget-slider').querySelector('label').textContent;
+    if (e.matches('select')) return 'dropdown ' + e.closest('.widget-dropdown').querySelector('label').textContent;
+    return 'other';
+}"""
+# The value the focused slider or dropdown shows (a slider's readout, a dropdown's chosen option).
+FOCUSED_VALUE_JS = """() => {
+    const e = document.activeElement;
+    return e.matches('select') ? e.options[e.selectedIndex].text
+        : e.closest('.widget-slider').querySelector('.widget-readout').textContent;
+}"""
 
-    An explorer without a slider gets its first dropdown set to another option instead. Returns what the
-    control showed before and after, for the failure message.
+
+def tab_to_control(page: Page, explorer: Locator, from_start: bool = True) -> str | None:
+    """Press Tab until one of the explorer's sliders or dropdowns has focus; None if Tab leaves the explorer first.
+
+    ``from_start``: focus the explorer itself first (programmatically, no click), as a learner's Tab arriving
+    from the cell above would, so the next Tab reaches its first control. Returns what has focus (``FOCUSED_JS``).
     """
-    sliders = explorer.locator(".widget-slider")
-    if not sliders.count():
-        dropdowns = explorer.locator(".widget-dropdown select")
-        assert dropdowns.count(), "the explorer has no slider or dropdown to move"
-        select = dropdowns.first
-        select.scroll_into_view_if_needed()
-        before = select.input_value()
-        options = select.locator("option").evaluate_all("nodes => nodes.map(n => n.value)")
-        other = next((value for value in options if value != before), None)
-        assert other is not None, "the explorer's first dropdown has a single option"
-        select.select_option(other)
-        return f"dropdown {before!r} -> {other!r}"
-    slider = sliders.first
-    slider.scroll_into_view_if_needed()
-    readout = slider.locator(".widget-readout").first
-    handle = slider.locator(".noUi-handle").first
-    before = readout.inner_text()
-    handle.focus()
-    handle.press("End")
-    if readout.inner_text() == before:  # already at its maximum
-        handle.press("Home")
-    return f"slider {before!r} -> {readout.inner_text()!r}"
+    if from_start:
+        explorer.evaluate("e => { e.tabIndex = -1; e.focus(); }")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused = explorer.evaluate(FOCUSED_JS)
+        if focused == "outside":
+            return None
+        if focused != "other":
+            return focused
+    raise AssertionError("12 Tabs neither reached a slider or dropdown nor left the explorer")
+
+
+def move_focused_control(page: Page, focused: str) -> str:
+    """Move the focused slider one step with an arrow key (back, if at its end); set a dropdown with End or Home.
+
+    On a dropdown, headless Chromium's arrow keys open the option list (a popup outside the page), so End chooses
+    its last option (Home its first, if the last is chosen), as with the list closed. Returns the change, e.g.
+    ``slider points '3' -> '4'``.
+    """
+    before = page.evaluate(FOCUSED_VALUE_JS)
+    keys = ("End", "Home") if focused.startswith("dropdown") else ("ArrowRight", "ArrowLeft")
+    page.keyboard.press(keys[0])
+    if page.evaluate(FOCUSED_VALUE_JS) == before:  # already at its end
+        page.keyboard.press(keys[1])
+    after = page.evaluate(FOCUSED_VALUE_JS)
+    assert after != before, f"{focused}: neither {' nor '.join(keys)} changed it from {before!r}"
+    return f"{focused} {before!r} -> {after!r}"
+
+
+def text_alternative(explorer: Locator, timeout: float = 0) -> str:
+    """The explorer's figure's text alternative (its image's title), waiting up to ``timeout`` s for one."""
+    image = explorer.locator("img").last
+    deadline = time.monotonic() + timeout
+    while True:
+        title = image.get_attribute("title") or ""
+        if title or time.monotonic() >= deadline:
+            return title
+        time.sleep(0.1)
+
+
+def is_sentence(text: str) -> bool:
+    """Whether a text alternative reads as a sentence: five words or more, and no file name or hash."""
+    return len(text.split()) >= 5 and not FILE_NAME.search(text)
+
+
+# Upstream, not the course's: ipywidgets draws a slider's handle with noUiSlider, whose role="slider" element has
+# no accessible name (the label is not associated with it).
+UPSTREAM = {"aria-input-field-name": ".noUi-handle"}
+OUTPUTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea"
+
+
+def axe_report(results: dict) -> str:
+    """One line per violated rule: its id, impact, how many elements, and the first element's selector."""
+    return "\n".join(f"  {v['id']} ({v['impact']}): {len(v['nodes'])}× e.g. {v['nodes'][0]['target']} — {v['help']}"
+                     for v in results["violations"])
+
+
+def axe_on_outputs(page: Page) -> tuple[list[dict], list[dict]]:
+    """axe-core, every rule, on the shown notebook's outputs only; returns (the course's violations, upstream's).
+
+    JupyterLab's own chrome (menus, toolbars, prompts) is outside them; axe-core is the copy bundled with
+    ``axe-playwright-python``, injected into the page (nothing fetched).
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page, context={"include": [[OUTPUTS]]},
+                           options={"resultTypes": ["violations"]}).response["violations"]
+    upstream = [v for v in violations if v["id"] in UPSTREAM and all(
+        re.search(re.escape(UPSTREAM[v["id"]]), str(node["target"])) or "noUi" in node["html"] for node in v["nodes"])]
+    return [v for v in violations if v not in upstream], upstream
 
 
 def log_console_errors(page: Page) -> list[str]:
@@ -392,7 +463,8 @@ def wait_for_figure(explorer: Locator, differs_from: str | None, timeout: float)
 
 @pytest.mark.parametrize("lesson", lessons_with_explorers(), ids=lambda p: p.stem)
 def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, page: Page) -> None:
-    """Run the lesson in JupyterLab; moving each explorer's first control redraws its figure, with no errors."""
+    """Run the lesson in JupyterLab; each explorer's first control, moved from the keyboard, redraws its figure (its
+    text alternative a sentence throughout), with no errors; axe-core finds nothing but upstream's in the outputs."""
     page_errors: list[str] = []  # for the failure message: JupyterLab logs some harmless errors too
     page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
     page.on("console", lambda message: message.type == "error" and page_errors.append(message.text[:300]))
@@ -419,24 +491,48 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         step = "find the explorers"
         explorers = page.locator(".jp-NotebookPanel:visible .simplex-explorer")
         explorers.first.wait_for(state="attached", timeout=WIDGET_RENDER * 1000)
-        moves = []
+        moves, changed = [], 0  # every move made; how many first moves changed the figure's text alternative
         for index in range(explorers.count()):
             explorer = explorers.nth(index)
             step = f"explorer {index + 1}: wait for its figure"
             scroll_to(explorer)
             before = wait_for_figure(explorer, None, WIDGET_RENDER)
-            step = f"explorer {index + 1}: move its first control"
-            moved = move_first_control(explorer)
+            described = text_alternative(explorer, FIGURE_REDRAW)
+            assert is_sentence(described), f"its figure's text alternative is no sentence: {described!r}"
+            step = f"explorer {index + 1}: reach its first control with Tab"
+            focused = tab_to_control(page, explorer)
+            assert focused, "Tab left the explorer before reaching a slider or dropdown"
+            step = f"explorer {index + 1}: move the {focused} with the keyboard"
+            moved = move_focused_control(page, focused)
             step = f"explorer {index + 1}: redraw its figure after {moved}"
             wait_for_figure(explorer, before, FIGURE_REDRAW)
+            now = text_alternative(explorer)
+            assert is_sentence(now), f"after {moved}, its text alternative is no sentence: {now!r}"
+            changed += now != described
             moves.append(moved)
+            # Its other sliders and dropdowns: reached with Tab and moved by a key too (a move need not change the
+            # figure: lesson 03's sampled chain can equal the most likely one).
+            while focused := tab_to_control(page, explorer, from_start=False):
+                step = f"explorer {index + 1}: move the {focused} with the keyboard"
+                moves.append(move_focused_control(page, focused))
+            wait_for_kernel_idle(page, KERNEL_IDLE)
+            assert is_sentence(text_alternative(explorer)), "after every move, its text alternative is no sentence"
+        step = "axe-core on the lesson's outputs"
+        moved_at = time.monotonic()
+        ours, upstream = axe_on_outputs(page)
+        if ours:
+            raise AssertionError(f"axe-core violations in the outputs:\n{axe_report({'violations': ours})}")
+        checked = time.monotonic()
         step = "check outputs and the log console for errors"
         errors = error_outputs(page) + log_console_errors(page)
         if errors:
             raise AssertionError("errors after moving the explorers:\n" + "\n---\n".join(errors))
         done = time.monotonic()
-        print(f"{lesson.name}: {len(moves)} explorer(s) redrawn ({'; '.join(moves)}); {done - started:.0f} s in all: "
-              f"open {ready - started:.0f} s, Run All {ran - ready:.0f} s, explorers {done - ran:.0f} s")
+        print(f"{lesson.name}: {explorers.count()} explorer(s) redrawn from the keyboard, {len(moves)} controls moved "
+              f"({'; '.join(moves)}), the first move changing the text alternative in {changed}; axe-core: no "
+              f"violation but upstream's ({', '.join(v['id'] for v in upstream) or 'none'}); {done - started:.0f} s "
+              f"in all: open {ready - started:.0f} s, Run All {ran - ready:.0f} s, explorers {moved_at - ran:.1f} s, "
+              f"axe-core {checked - moved_at:.1f} s")
     except Exception as failure:
         in_view = explorer or page.locator(f".jp-NotebookPanel:visible :is({FAILED_WIDGET}, {STDERR})")
         shot, logged = save_screenshot(page, f"browser-{lesson.stem}", in_view.first)

@@ -5,10 +5,13 @@ rule it has, of every impact, on every site page, the instructor page included; 
 violations. Every figure on a page must have an ``alt`` that is a sentence, not a file name. The built site comes
 from tests/test_site.py's fixtures (``SIMPLEX_EDU_SITE_DIR`` names one built already, as ``.ci/site.sh`` does).
 
-In JupyterLab, an explorer with every kind of control the lessons use (integer slider, log slider, dropdown) is
-driven with the keyboard only: Tab reaches each control, an arrow key moves it, the figure redraws and its text
-alternative (the image's title) follows. axe-core then checks the notebook's outputs (JupyterLab's own chrome is
-not the course's); the one violation allowed is upstream's: ipywidgets' slider handle (noUiSlider) has no name.
+In JupyterLab, every lesson's explorers are moved from the keyboard and every lesson's outputs checked by
+axe-core in tests/test_browser.py, in the run of each lesson that test makes anyway (a lesson is not run twice).
+Here an explorer with every kind of control the lessons' first controls use and more (integer slider, log slider,
+dropdown) is driven with the keyboard only: Tab reaches each control, an arrow key moves it, the figure redraws and
+its text alternative (the image's title) follows. axe-core then checks the notebook's outputs (JupyterLab's own
+chrome is not the course's); the one violation allowed is upstream's: ipywidgets' slider handle (noUiSlider) has no
+name.
 """
 
 from __future__ import annotations
@@ -23,20 +26,15 @@ import pytest
 
 from test_accessibility import FILE_NAME, TEXTS_PENDING
 from test_browser import (  # noqa: F401 (browser, jupyterlab and page are fixtures)
-    FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, browser, jupyterlab, page, run_all,
-    save_screenshot, scroll_to, wait_for_figure, wait_for_kernel_idle)
+    FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, axe_on_outputs, axe_report, browser,
+    jupyterlab, move_focused_control, page, run_all, save_screenshot, scroll_to, tab_to_control, wait_for_figure,
+    wait_for_kernel_idle)
 from test_site import LESSONS, built, html_pages, served  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
-
-
-def axe_report(results: dict) -> str:
-    """One line per violated rule: its id, impact, how many elements, and the first element's selector."""
-    return "\n".join(f"  {v['id']} ({v['impact']}): {len(v['nodes'])}× e.g. {v['nodes'][0]['target']} — {v['help']}"
-                     for v in results["violations"])
 
 
 @pytest.fixture(scope="module")
@@ -108,21 +106,9 @@ Explorer(lambda n, scale, shape: (n, scale, shape), draw, {
     "scale": W.FloatLogSlider(value=1, min=-1, max=1, description="scale"),
     "shape": W.Dropdown(options=["line", "parabola"], value="line", description="shape")})
 """
-FOCUSED_JS = """explorer => {
-    const e = document.activeElement;
-    if (!explorer.contains(e)) return 'outside';
-    if (e.matches('.noUi-handle')) return 'slider ' + e.closest('.widget-slider').querySelector('label').textContent;
-    if (e.matches('select')) return 'dropdown ' + e.closest('.widget-dropdown').querySelector('label').textContent;
-    return 'other';
-}"""
-# Upstream, not the course's: ipywidgets draws a slider's handle with noUiSlider, whose role="slider" element has
-# no accessible name (the label is not associated with it).
-UPSTREAM = {"aria-input-field-name": ".noUi-handle"}
 
 
 def test_an_explorer_works_from_the_keyboard_and_its_outputs_pass_axe(jupyterlab: JupyterLab, page: Page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(KEYBOARD_CELL)], metadata={
         "kernelspec": {"name": "python3", "display_name": KERNEL_LABEL, "language": "python"}})
     nbformat.write(notebook, jupyterlab.root / "keyboard.ipynb")
@@ -139,30 +125,20 @@ def test_an_explorer_works_from_the_keyboard_and_its_outputs_pass_axe(jupyterlab
         figure = wait_for_figure(explorer, None, WIDGET_RENDER)
         assert image.get_attribute("title") == "A line through 3 points, scaled by 1."
         step = "Tab into the explorer and through its controls"
-        explorer.evaluate("e => { e.tabIndex = -1; e.focus(); }")  # start just before the first control
-        for _ in range(12):
-            page.keyboard.press("Tab")
-            focused = explorer.evaluate(FOCUSED_JS)
-            if focused == "outside":
-                break
-            if focused == "other":
-                continue  # a slider's editable readout
-            step = f"move the {focused} with an arrow key"
-            # A slider moves one step with an arrow key; on a dropdown, headless Chromium's arrow keys open the
-            # option list (a popup outside the page), so End chooses its last option, as with the list closed.
-            page.keyboard.press("End" if focused.startswith("dropdown") else "ArrowRight")
+        focused = tab_to_control(page, explorer)
+        while focused:
+            step = f"move the {focused} from the keyboard"
+            move_focused_control(page, focused)
             figure = wait_for_figure(explorer, figure, FIGURE_REDRAW)
             reached.append(focused)
+            step = "Tab to the next control"
+            focused = tab_to_control(page, explorer, from_start=False)
         assert reached == ["slider points", "slider scale", "dropdown shape"], f"Tab reached {reached}"
         assert image.get_attribute("title") == f"A parabola through 4 points, scaled by {10 ** 0.1:.3g}."
         step = "axe-core on the notebook's outputs"
-        results = Axe().run(page, context={"include": [[".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea"]]},
-                            options={"resultTypes": ["violations"]}).response
-        ours = [v for v in results["violations"] if not (v["id"] in UPSTREAM and all(
-            re.search(re.escape(UPSTREAM[v["id"]]), str(node["target"])) or "noUi" in node["html"]
-            for node in v["nodes"]))]
+        ours, upstream = axe_on_outputs(page)
         assert not ours, f"axe-core in JupyterLab:\n{axe_report({'violations': ours})}"
-        print(f"axe-core in JupyterLab: upstream only:\n{axe_report(results)}")
+        print(f"axe-core in JupyterLab: upstream only:\n{axe_report({'violations': upstream})}")
     except Exception as failure:
         shot, logged = save_screenshot(page, "browser-keyboard", explorer)
         raise AssertionError(f"keyboard: failed at step '{step}' (reached {reached}): {failure}\n"

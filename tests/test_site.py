@@ -256,6 +256,20 @@ def test_instructor_page_is_built(built: Path) -> None:
             assert exercise.check in page
 
 
+def test_every_page_lists_its_sections_and_has_one_search(built: Path) -> None:
+    """Lesson and instructor pages list their sections in the left column (each lesson's parts, the instructor
+    page's lessons); the only search is the header's, none in the sidebar beside it."""
+    for name in [f"lessons/{p.stem}.html" for p in LESSONS] + ["instructors.html"]:
+        page = (built / name).read_text()
+        sidebar = page[page.index('class="bd-sidebar-primary'):page.index('class="bd-main')]  # the left column
+        contents = re.search(r'<nav id="pst-page-toc-nav".*?</nav>', sidebar, re.S)
+        assert contents, f"{name}: no in-page contents in the left column"
+        sections = re.findall(r'<a class="reference internal nav-link" href="#', contents.group(0))
+        expected = len(LESSONS) if name == "instructors.html" else 3
+        assert len(sections) >= expected, f"{name}: only {len(sections)} sections listed"
+        assert "search-button-field" not in sidebar, f"{name}: a second search field, in the left column"
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # no request log on the test's output
         pass

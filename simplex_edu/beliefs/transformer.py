@@ -395,9 +395,11 @@ def plot_rmse_per_layer(result: dict) -> Figure:
     fig, ax = new_figure(1, 1, 8, 3.8)
     places = np.arange(len(result["names"]))
     colors = [COLORS["amortized"], COLORS["baseline"], COLORS["unamortized"], COLORS["accent"]]
+    hatches = ["", "///", "...", "xxx"]  # a second cue beside colour: the rows differ by pattern too
     width = 0.8 / len(result["rows"])
-    for k, ((name, rmse), color) in enumerate(zip(result["rows"].items(), colors)):
-        ax.bar(places + (k - (len(result["rows"]) - 1) / 2) * width, rmse, width, color=color, label=name)
+    for k, ((name, rmse), color, hatch) in enumerate(zip(result["rows"].items(), colors, hatches)):
+        ax.bar(places + (k - (len(result["rows"]) - 1) / 2) * width, rmse, width, color=color, hatch=hatch,
+               edgecolor="white", linewidth=0, label=name)
     for (k, rmse), style in zip(result["lookup"].items(), [":", "--", "-.", (0, (5, 1, 1, 1, 1, 1)), "-"]):
         ax.axhline(rmse, color=COLORS["accent"], ls=style, lw=1.2, label=f"lookup of the last {k} tokens")
     ax.set_xticks(places, [n.replace(" concatenated", "\nconcatenated") for n in result["names"]], fontsize=8)
