@@ -25,6 +25,7 @@ COLORS = {
     "accent": "#882255",
 }
 LINE_STYLES = ("-", "--", "-.", ":")  # a second cue beside colour, for lines that share a figure
+MAX_IMAGE_PIXELS = 1600  # the widest PNG a described figure gets: twice the site's ~800-pixel column
 RETINA = "SIMPLEX_EDU_RETINA"  # set (to 1) by the site build: described figures drawn at twice their pixels
 ALT_PREFIX = '<img alt="'  # how a described figure's HTML output begins (figures_without_text looks for it)
 
@@ -129,11 +130,13 @@ def image_scale() -> int:
 
 def figure_html(fig: Figure) -> str:
     """A described figure as ``<img alt="its text" src="data:image/png...">``, at its own size on the page."""
-    scale = image_scale()
+    # Sharper by image_scale(), but no wider than twice a page column's pixels: a big figure shown narrower
+    # than its own size gains nothing from more (and the site keeps within its 10 MB).
+    scale = min(image_scale(), max(1.0, MAX_IMAGE_PIXELS / (fig.get_figwidth() * fig.dpi)))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=fig.dpi * scale, bbox_inches="tight")
     png = buffer.getvalue()
-    width, height = (int.from_bytes(png[at:at + 4], "big") // scale for at in (16, 20))  # from the PNG header
+    width, height = (round(int.from_bytes(png[at:at + 4], "big") / scale) for at in (16, 20))  # the PNG header
     return (f'{ALT_PREFIX}{html.escape(fig.alt_text)}" width="{width}" height="{height}" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
 

@@ -507,8 +507,11 @@ def build_site(out: Path, lessons: Path = ROOT / "lessons", solutions: Path = RO
         app.build()
         if app.statuscode:
             raise SiteError(f"Sphinx failed:\n{warnings.getvalue()}")
-    for source_map in out.rglob("*.js.map"):  # read only by a browser's developer tools: 2 MB the site need not carry
+    # Source maps are read only by a browser's developer tools, the theme's message catalogues only when a site is
+    # built in another language: 3 MB the English site need not carry (it keeps within its 10 MB).
+    for source_map in out.rglob("*.map"):
         source_map.unlink()
+    shutil.rmtree(out / "_static" / "locales", ignore_errors=True)
     for item in MATHJAX_FILES:
         target = out / "_static" / "mathjax" / item
         if (mathjax / item).is_dir():

@@ -248,6 +248,12 @@ def test_nothing_on_the_site_names_another_host_to_load(built: Path) -> None:
             assert not re.match(r"^(https?:)?//", address), f"{style.relative_to(built)} loads {address}"
 
 
+def test_site_keeps_within_its_10_mb(built: Path) -> None:
+    """Figures drawn sharper for high-density screens, and still a site that a slow connection loads (issue 22)."""
+    size = site.folder_size(built) / 1e6
+    assert size <= 10, f"the site is {size:.1f} MB"
+
+
 def test_instructor_page_is_built(built: Path) -> None:
     """The instructor page is on the site, with every lesson and every exercise's check."""
     page = (built / "instructors.html").read_text()
