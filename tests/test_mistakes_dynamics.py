@@ -34,6 +34,14 @@ def rk4_k3_from_k1(f, x, dt):
     return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
+def rk4_k4_from_k2(f, x, dt):  # the slip lesson 04's Help note calls most common
+    k1 = f(x)
+    k2 = f(x + 0.5 * dt * k1)
+    k3 = f(x + 0.5 * dt * k2)
+    k4 = f(x + dt * k2)
+    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
 def rk4_without_dt(f, x, dt):
     k1 = f(x)
     k2 = f(x + 0.5 * dt * k1)
@@ -295,6 +303,7 @@ MISTAKES = [
     M("check_rk4_step", "full steps for k2 and k3", rk4_full_steps, "k2 and k3 take a full step"),
     M("check_rk4_step", "equal weights (dt/4)", rk4_equal_weights, "equal weights"),
     M("check_rk4_step", "k3 computed from k1", rk4_k3_from_k1, "k3 is computed from k1"),
+    M("check_rk4_step", "k4 computed from k2", rk4_k4_from_k2, "k4 is computed from k2"),
     M("check_rk4_step", "forgets dt in the final combination", rk4_without_dt, "dt is missing"),
     M("check_rk4_step", "half a step for k4", rk4_half_k4, "k4 takes half a step"),
     M("check_rk4_step", "an Euler step", euler, "Euler's step"),
