@@ -102,6 +102,13 @@ class TinyTransformer(nn.Module):
         slopes = 2.0 ** (-8.0 * torch.arange(1, n_heads + 1) / n_heads)
         self.register_buffer("slopes", slopes, persistent=False)
 
+    def attention_bias(self, past: int, length: int, device: torch.device) -> torch.Tensor:
+        """The bias added to every attention score: ALiBi's −slope × distance per head, −inf on future tokens."""
+        distance = (torch.arange(past, past + length, device=device)[:, None]
+                    - torch.arange(past + length, device=device)[None, :])
+        bias = -self.slopes[:, None, None] * distance.clamp(min=0)
+        return bias.masked_fill(distance < 0, float("-inf"))  # causal: never look ahead
+
     def forward(self, tokens: torch.Tensor, cache: list | None = None, return_residual: bool = False):
         """Logits of shape (batch, length, outputs); a given ``cache`` list is extended in place.
 
@@ -109,11 +116,7 @@ class TinyTransformer(nn.Module):
         d_model), the token embeddings and then the stream after each block (before the final norm).
         """
         past = cache[0][2] if cache is not None and cache[0] is not None else 0
-        length = tokens.shape[1]
-        distance = (torch.arange(past, past + length, device=tokens.device)[:, None]
-                    - torch.arange(past + length, device=tokens.device)[None, :])
-        bias = -self.slopes[:, None, None] * distance.clamp(min=0)
-        bias = bias.masked_fill(distance < 0, float("-inf"))  # causal: never look ahead
+        bias = self.attention_bias(past, tokens.shape[1], tokens.device)
         h = self.embed(tokens)
         residual = [h]
         for layer, block in enumerate(self.blocks):

@@ -86,17 +86,9 @@ class PositionTransformer(TinyTransformer):
         super().__init__(vocab_size, d_model, n_layers, n_heads, mlp_ratio=mlp_ratio)
         self.embed = TokenAndPosition(self.embed, nn.Embedding(context, d_model))
 
-    def forward(self, tokens: torch.Tensor, return_residual: bool = False):
-        """Logits (batch, length, outputs); with ``return_residual`` also the stream: embeddings, then each block's."""
-        length = tokens.shape[1]
-        mask = torch.full((length, length), float("-inf"), device=tokens.device).triu(1)  # causal: never look ahead
-        h = self.embed(tokens)
-        residual = [h]
-        for layer, block in enumerate(self.blocks):
-            h = block(h, mask, None, layer)
-            residual.append(h)
-        logits = self.readout(self.norm(h))
-        return (logits, residual) if return_residual else logits
+    def attention_bias(self, past: int, length: int, device: torch.device) -> torch.Tensor:
+        """No ALiBi (positions come from the embedding): only the causal mask, −inf on future tokens."""
+        return torch.full((length, past + length), float("-inf"), device=device).triu(past + 1)
 
 
 def make_transformer(recipe: Recipe, seed: int | None = None) -> PositionTransformer:
