@@ -433,15 +433,21 @@ def plot_corner_zoom(result: dict, size: float = 0.2) -> Figure:
     """The corner of state 0 magnified: the exact beliefs' nested copies beside the trained network's probes."""
     fig, axes = new_figure(1, 3, 15, 5.2, dpi=100)
     true = result["true"]
+    # Every belief near state 0 is nearly pure red; stretch each component over the corner's own range, so a copy
+    # has its own colour and the same colour marks the same copy in the probed panels however much they blur.
+    near = true[np.linalg.norm(B.simplex_to_xy(true) - B.SIMPLEX_CORNERS[0], axis=1) < size]
+    low, high = near.min(axis=0), near.max(axis=0)
+    colors = 0.85 * np.clip((true - low) / np.maximum(high - low, 1e-9), 0, 1)
     panels = [("exact beliefs", true)] + [(f"probe, {name}", result["probed"][name])
                                           for name in ("trained, all layers", "trained, last block")]
     for ax, (title, points) in zip(axes, panels):
-        B.scatter_beliefs(ax, points, true, f"{title}: the corner of state 0, magnified", size=6)
+        B.scatter_beliefs(ax, points, colors, f"{title}: the corner of state 0, magnified", size=6)
         ax.set_xlim(-0.05 * size, 0.95 * size)
         ax.set_ylim(-0.05 * size, 0.95 * size)
-    return describe(fig, "The corner of state 0 magnified, three panels: the exact beliefs show smaller copies of "
-                    "the triangle inside the corner; the probe on all layers shows the copies along the edges, "
-                    "the last block's probe a blurrier version; the finest copies are the size of the probe's error.")
+    return describe(fig, "The corner of state 0 magnified, three panels, coloured by where the exact belief lies "
+                    "inside the corner: the exact beliefs show smaller copies of the triangle inside the corner; the "
+                    "probe on all layers puts each colour on the same copy along the edges, the last block's probe a "
+                    "blurrier version; the finest copies are the size of the probe's error.")
 
 
 def plot_causal_test(result: dict) -> Figure:
