@@ -190,6 +190,21 @@ def test_last_block_probe_beats_the_lookup_of_four_tokens_and_the_controls(check
     assert BT.outside_simplex(result["probed"]["trained, all layers"], 0.01) < 0.05
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_inside_the_corner_the_probes_resolve_what_lookups_of_four_and_five_tokens_do(checkpoint, seed):
+    """The zoom's claim: the copies inside state 0's corner are read out, about as well as the lookups the text names."""
+    model, _ = checkpoint
+    result = BT.probe_study(T, model, BT.make_transformer(RECIPE).eval(), RECIPE.context, seed=seed,
+                            lookups=(2, 3, 4, 5))
+    r2 = BT.corner_r_squared(result)
+    all_layers, last = r2["probe, trained, all layers"], r2["probe, trained, last block"]
+    assert all_layers > 0.95 and last > 0.88           # measured 0.98 and 0.92 over seeds 1–4
+    assert abs(all_layers - r2["lookup of the last 5 tokens"]) < 0.06  # "about as much as … the last 5 tokens"
+    assert abs(last - r2["lookup of the last 4 tokens"]) < 0.1          # "… the last block about as much as the last 4"
+    assert r2["lookup of the last 3 tokens"] < last < all_layers
+    assert r2["lookup of the last 2 tokens"] < 0 and r2["probe, untrained, last block"] < 0  # worse than the mean
+
+
 def test_lookup_of_every_token_is_exact_and_of_one_is_the_mean_per_token():
     tokens, _ = B.sample_sequences(T, 300, 4, np.random.default_rng(5))
     beliefs = B.filter_beliefs(tokens, T)

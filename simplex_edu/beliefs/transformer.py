@@ -257,10 +257,24 @@ def probe_study(transitions: np.ndarray, trained: PositionTransformer, untrained
             probed["trained, all layers"] = B.apply_probe(flat_test, B.fit_linear_probe(flat_fit, y))
         del fit_acts, test_acts
     rows = {name: rows[name] for name in ("trained", "untrained (control)", "shuffled labels (control)")}
-    lookup = {k: B.simplex_rmse(lookup_beliefs(fit_tokens, fit_beliefs, test_tokens, k), test_beliefs)
-              for k in lookups}
-    return {"rows": rows, "lookup": lookup, "names": layer_names(len(probes) - 1), "tokens": test_tokens,
-            "true": true, "probed": probed, "probes": probes, "mean_belief": y.mean(0)}
+    looked_up = {k: lookup_beliefs(fit_tokens, fit_beliefs, test_tokens, k).reshape(-1, 3) for k in lookups}
+    lookup = {k: B.simplex_rmse(points, true) for k, points in looked_up.items()}
+    return {"rows": rows, "lookup": lookup, "looked_up": looked_up, "names": layer_names(len(probes) - 1),
+            "tokens": test_tokens, "true": true, "probed": probed, "probes": probes, "mean_belief": y.mean(0)}
+
+
+def _near_corner(points: np.ndarray, size: float) -> np.ndarray:
+    """Which beliefs (n, 3) lie within ``size`` of state 0's corner of the triangle: the magnified region."""
+    return np.linalg.norm(B.simplex_to_xy(points) - B.SIMPLEX_CORNERS[0], axis=1) < size
+
+
+def corner_r_squared(result: dict, size: float = 0.2) -> dict[str, float]:
+    """R² of each probe and lookup against the exact beliefs near state 0 only: how much of the corner's own
+    structure (its copies of copies) each resolves, which the whole triangle's R² would hide."""
+    near = _near_corner(result["true"], size)
+    readouts = {**{f"probe, {name}": points for name, points in result["probed"].items()},
+                **{f"lookup of the last {k} tokens": points for k, points in result["looked_up"].items()}}
+    return {name: B.r_squared(points[near], result["true"][near]) for name, points in readouts.items()}
 
 
 # ---------------------------------------------------------------- is the geometry used? a causal test
@@ -435,7 +449,7 @@ def plot_corner_zoom(result: dict, size: float = 0.2) -> Figure:
     true = result["true"]
     # Every belief near state 0 is nearly pure red; stretch each component over the corner's own range, so a copy
     # has its own colour and the same colour marks the same copy in the probed panels however much they blur.
-    near = true[np.linalg.norm(B.simplex_to_xy(true) - B.SIMPLEX_CORNERS[0], axis=1) < size]
+    near = true[_near_corner(true, size)]
     low, high = near.min(axis=0), near.max(axis=0)
     colors = 0.85 * np.clip((true - low) / np.maximum(high - low, 1e-9), 0, 1)
     panels = [("exact beliefs", true)] + [(f"probe, {name}", result["probed"][name])
