@@ -113,7 +113,7 @@ def test_position_embedding_tells_lengths_apart():
 
 def test_checkpoint_is_small_and_made_by_the_recorded_recipe(checkpoint):
     model, record = checkpoint
-    assert BT._data_file(".pt", None).stat().st_size < 900_000
+    assert BT._data_file(RECIPE.name, ".pt", None).stat().st_size < 900_000
     assert BT.Recipe(**record["recipe"]) == RECIPE  # the lesson's recipe is the one that made the checkpoint
     assert record["parameters"] == sum(p.numel() for p in model.parameters())
     assert record["made_by"] == "simplex_edu.beliefs.transformer.make_checkpoint"
@@ -157,7 +157,7 @@ def test_checkpoint_predicts_at_the_optimum_at_every_position(checkpoint):
 def test_the_recorded_measurement_meets_the_issue_and_matches_the_checkpoint(checkpoint):
     """The README quotes mess3_transformer.measured.json (20,000 fresh sequences); its claims, and its run of 0s."""
     model, _ = checkpoint
-    measured = json.loads(BT._data_file(".measured.json", None).read_text())
+    measured = json.loads(BT._data_file(RECIPE.name, ".measured.json", None).read_text())
     assert measured["n_sequences"] >= 20000
     assert max(map(abs, measured["excess_bits_per_position"])) < 0.003 and abs(measured["excess_bits_mean"]) < 0.0015
     rmse, lookup = measured["probe_rmse"], measured["lookup_rmse"]

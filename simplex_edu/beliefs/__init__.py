@@ -46,6 +46,28 @@ def mess3(x: float = 0.05, alpha: float = 0.85) -> np.ndarray:
     return np.einsum("ij,ja->aij", move, emit)
 
 
+RRXOR_STATES = ("S", "0", "1", "T", "F")
+
+
+def rrxor(p_one: float = 0.5) -> np.ndarray:
+    """RRXOR's transition tensor ``T[a, i, j]``, shape (2, 5, 5): two random bits, then their XOR, over and over.
+
+    States S, "0", "1", T, F (in that order, :data:`RRXOR_STATES`). From S the first bit is 1 with probability
+    ``p_one`` (0 otherwise), moving to "0" or "1", the state that remembers it; the second bit is again 1 with
+    probability ``p_one``, moving to T if the XOR of the two bits is 1 and to F if it is 0; T emits 1 and F emits 0,
+    both returning to S.
+    """
+    if not 0 <= p_one <= 1:
+        raise ValueError(f"p_one is the probability that a random bit is 1, so 0 ≤ p_one ≤ 1; got {p_one}")
+    start, zero, one, true, false = range(len(RRXOR_STATES))
+    transitions = np.zeros((2, 5, 5))
+    transitions[0, start, zero], transitions[1, start, one] = 1 - p_one, p_one
+    transitions[0, zero, false], transitions[1, zero, true] = 1 - p_one, p_one  # 0 XOR 0 = 0, 0 XOR 1 = 1
+    transitions[0, one, true], transitions[1, one, false] = 1 - p_one, p_one    # 1 XOR 0 = 1, 1 XOR 1 = 0
+    transitions[1, true, start] = transitions[0, false, start] = 1.0
+    return transitions
+
+
 def stationary_distribution(transitions: np.ndarray) -> np.ndarray:
     """The distribution over hidden states left unchanged by one step (the left eigenvector of Σₐ T⁽ᵃ⁾ for 1)."""
     values, vectors = np.linalg.eig(transitions.sum(axis=0).T)
@@ -116,6 +138,29 @@ def entropy_rate_bits(transitions: np.ndarray, n_sequences: int = 2000, length: 
     tokens, _ = sample_sequences(transitions, n_sequences, length, np.random.default_rng(seed))
     predicted = next_token_probs(filter_beliefs(tokens, transitions), transitions)
     return cross_entropy_bits(predicted[:, burn_in - 1:-1], tokens[:, burn_in:])
+
+
+def mixed_states(transitions: np.ndarray, max_tokens: int = 20, decimals: int = 9) -> np.ndarray:
+    """Every distinct belief the exact filter reaches from the stationary prior within ``max_tokens`` tokens, prior first.
+
+    This is the mixed-state presentation's set of states, found breadth first; beliefs equal to ``decimals`` places
+    are one. Finite for RRXOR (36 states), infinite for Mess3 (the fractal), so ``max_tokens`` bounds the search.
+    """
+    frontier = stationary_distribution(transitions)[None]
+    found = {tuple(np.round(frontier[0], decimals)): frontier[0]}
+    for _ in range(max_tokens):
+        unnormalised = np.einsum("pi,aij->paj", frontier, transitions).reshape(-1, transitions.shape[1])
+        unnormalised = unnormalised[unnormalised.sum(axis=1) > 0]  # tokens impossible after this belief
+        new = {}
+        for belief in unnormalised / unnormalised.sum(axis=1, keepdims=True):
+            key = tuple(np.round(belief, decimals))
+            if key not in found and key not in new:
+                new[key] = belief
+        if not new:
+            break
+        found.update(new)
+        frontier = np.array(list(new.values()))
+    return np.array(list(found.values()))
 
 
 def belief_fractal(transitions: np.ndarray, n_sequences: int = 300, length: int = 16, seed: int = 0) -> np.ndarray:

@@ -29,13 +29,14 @@ from simplex_edu.nn import TinyTransformer, count_parameters
 from simplex_edu.plots import COLORS, describe, new_figure
 from simplex_edu.training import History, TrainConfig, seed_everything, train
 
-CHECKPOINT_NAME = "mess3_transformer"
+PROCESSES = ("mess3", "rrxor")
 
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """Everything that decides the checkpoint: the process, the network's sizes and the training run."""
 
+    process: str = "mess3"      # "mess3" (lesson 06) or "rrxor" (lesson 08); x and alpha are Mess3's parameters
     x: float = 0.05
     alpha: float = 0.85
     context: int = 10           # tokens the network reads; it predicts the token after each of them
@@ -49,15 +50,24 @@ class Recipe:
     lr_drop_at: float = 0.8
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.process not in PROCESSES:
+            raise ValueError(f"process must be one of {', '.join(PROCESSES)}; got {self.process!r}")
+
+    @property
+    def name(self) -> str:
+        """The checkpoint's file name stem in ``simplex_edu/data/``, e.g. ``mess3_transformer``."""
+        return f"{self.process}_transformer"
+
     def transitions(self) -> np.ndarray:
-        """The Mess3 tensor this recipe trains on."""
-        return B.mess3(self.x, self.alpha)
+        """The transition tensor this recipe trains on."""
+        return B.rrxor() if self.process == "rrxor" else B.mess3(self.x, self.alpha)
 
     def train_config(self, steps: int | None = None, progress: bool = True) -> TrainConfig:
         """The training loop's configuration; ``steps`` shortens the run (the first steps are the same)."""
         return TrainConfig(steps=self.steps if steps is None else steps, lr=self.lr, batch_size=self.batch_size,
                            seed=self.seed, lr_drop_at=self.lr_drop_at if steps is None else None,
-                           progress=progress, description="transformer on Mess3")
+                           progress=progress, description=f"transformer on {self.process}")
 
 
 # ---------------------------------------------------------------- the network and its training
@@ -94,7 +104,7 @@ class PositionTransformer(TinyTransformer):
 def make_transformer(recipe: Recipe, seed: int | None = None) -> PositionTransformer:
     """A fresh transformer of the recipe's sizes; the same seed gives the same initial weights."""
     seed_everything(recipe.seed if seed is None else seed)
-    return PositionTransformer(B.N_TOKENS, recipe.d_model, recipe.n_layers, recipe.n_heads, recipe.context,
+    return PositionTransformer(len(recipe.transitions()), recipe.d_model, recipe.n_layers, recipe.n_heads, recipe.context,
                                mlp_ratio=recipe.mlp_ratio)
 
 
@@ -107,16 +117,17 @@ def train_transformer(recipe: Recipe, steps: int | None = None,
     return model, history
 
 
-def _data_file(suffix: str, folder: Path | None) -> Path:
+def _data_file(name: str, suffix: str, folder: Path | None) -> Path:
     if folder is not None:
-        return Path(folder) / f"{CHECKPOINT_NAME}{suffix}"
-    return Path(str(resources.files("simplex_edu") / "data" / f"{CHECKPOINT_NAME}{suffix}"))
+        return Path(folder) / f"{name}{suffix}"
+    return Path(str(resources.files("simplex_edu") / "data" / f"{name}{suffix}"))
 
 
 def make_checkpoint(folder: Path | None = None, recipe: Recipe = Recipe(), progress: bool = True) -> dict:
     """Train the recipe and write the weights (``.pt``) and the record (``.json``: recipe, losses, time) to ``folder``.
 
-    Without a folder it overwrites the copy shipped in ``simplex_edu/data/``. Returns the record.
+    The files are named after the recipe's process (``mess3_transformer.pt``, ``rrxor_transformer.pt``); without a
+    folder they overwrite the copies shipped in ``simplex_edu/data/``. Returns the record.
     """
     model, history = train_transformer(recipe, progress=progress)
     record = {"recipe": dataclasses.asdict(recipe), "parameters": count_parameters(model),
@@ -124,16 +135,17 @@ def make_checkpoint(folder: Path | None = None, recipe: Recipe = Recipe(), progr
               "final_loss": round(history.final_loss, 6), "train_seconds": round(history.seconds, 1),
               "torch": torch.__version__, "made_by": "simplex_edu.beliefs.transformer.make_checkpoint"}
     weights = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    torch.save(weights, _data_file(".pt", folder))
-    _data_file(".json", folder).write_text(json.dumps(record, indent=1) + "\n")
+    torch.save(weights, _data_file(recipe.name, ".pt", folder))
+    _data_file(recipe.name, ".json", folder).write_text(json.dumps(record, indent=1) + "\n")
     return record
 
 
-def load_checkpoint(folder: Path | None = None) -> tuple[PositionTransformer, dict]:
-    """The trained transformer (in eval mode) and its record, from ``folder`` or the copy shipped with the package."""
-    record = json.loads(_data_file(".json", folder).read_text())
+def load_checkpoint(folder: Path | None = None, process: str = "mess3") -> tuple[PositionTransformer, dict]:
+    """The process's trained transformer (in eval mode) and its record, from ``folder`` or the package's copy."""
+    name = Recipe(process=process).name
+    record = json.loads(_data_file(name, ".json", folder).read_text())
     model = make_transformer(Recipe(**record["recipe"]))
-    model.load_state_dict(torch.load(_data_file(".pt", folder), weights_only=True))
+    model.load_state_dict(torch.load(_data_file(name, ".pt", folder), weights_only=True))
     return model.eval(), record
 
 
@@ -173,9 +185,11 @@ def optimal_loss_per_position(transitions: np.ndarray, length: int) -> np.ndarra
     entropies = []
     for _ in range(length):
         forward = np.einsum("pi,aij->paj", forward, transitions).reshape(-1, n_states)  # every prefix, one longer
+        forward = forward[forward.sum(axis=1) > 0]  # prefixes the process never emits (RRXOR has many) cost nothing
         prefix_prob = forward.sum(axis=1)
         probs = B.next_token_probs(forward / prefix_prob[:, None], transitions)
-        entropies.append(float(-np.sum(prefix_prob * np.sum(probs * np.log2(probs), axis=1))))
+        surprise = -np.log2(probs, out=np.zeros_like(probs), where=probs > 0)  # 0 · log 0 = 0: a certain token
+        entropies.append(float(np.sum(prefix_prob * np.sum(probs * surprise, axis=1))))
     return np.array(entropies)
 
 
@@ -208,17 +222,19 @@ def lookup_beliefs(fit_tokens: np.ndarray, fit_beliefs: np.ndarray, test_tokens:
     Contexts shorter than k are keyed on all their tokens (and so on their length). Tokens (n, L), beliefs (n, L, S);
     returns (n_test, L, S). A key never seen in the fit set gets the mean belief.
     """
+    base = int(max(fit_tokens.max(), test_tokens.max())) + 2  # a digit per token, and one for "before the start"
+
     def keys(tokens: np.ndarray) -> np.ndarray:
         key = np.zeros(tokens.shape, dtype=np.int64)
-        for lag in range(k):  # base-4 digits: 0 for "before the start", 1 + token otherwise
+        for lag in range(k):  # digits: 0 for "before the start", 1 + token otherwise
             shifted = np.full(tokens.shape, -1)
             shifted[:, lag:] = tokens[:, :tokens.shape[1] - lag]
-            key = key * 4 + shifted + 1
+            key = key * base + shifted + 1
         return key
     fit_keys, test_keys = keys(fit_tokens).ravel(), keys(test_tokens).ravel()
     flat = fit_beliefs.reshape(-1, fit_beliefs.shape[-1])
-    counts = np.bincount(fit_keys, minlength=4 ** k)
-    sums = np.stack([np.bincount(fit_keys, flat[:, s], minlength=4 ** k) for s in range(flat.shape[1])], axis=1)
+    counts = np.bincount(fit_keys, minlength=base ** k)
+    sums = np.stack([np.bincount(fit_keys, flat[:, s], minlength=base ** k) for s in range(flat.shape[1])], axis=1)
     table = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], flat.mean(0))
     return table[test_keys].reshape(*test_tokens.shape, -1)
 
@@ -234,15 +250,16 @@ def probe_study(transitions: np.ndarray, trained: PositionTransformer, untrained
 
     Controls: the same architecture before training, and the trained network with the fit set's beliefs shuffled
     across contexts. Baselines: a lookup table of the last k tokens. Returns the RMSE rows (per layer, then
-    concatenated), the lookup RMSEs, the held-out true beliefs and tokens, the probed beliefs (trained last block,
-    trained all layers, untrained last block), and one trained probe's weights per layer for the explorer.
+    concatenated), the lookup RMSEs, the fit set's tokens and beliefs, the held-out true beliefs and tokens, the
+    probed beliefs (trained last block, trained all layers, untrained last block), and one trained probe's weights per layer for the explorer.
     """
     rng = np.random.default_rng(seed)
     fit_tokens, _ = B.sample_sequences(transitions, n_fit, context, rng)
     test_tokens, _ = B.sample_sequences(transitions, n_test, context, rng)
     fit_beliefs, test_beliefs = B.filter_beliefs(fit_tokens, transitions), B.filter_beliefs(test_tokens, transitions)
-    shuffled = fit_beliefs.reshape(-1, 3)[rng.permutation(fit_beliefs[..., 0].size)].reshape(fit_beliefs.shape)
-    y, true = fit_beliefs.reshape(-1, 3), test_beliefs.reshape(-1, 3)
+    n_states = transitions.shape[1]
+    shuffled = fit_beliefs.reshape(-1, n_states)[rng.permutation(fit_beliefs[..., 0].size)].reshape(fit_beliefs.shape)
+    y, true = fit_beliefs.reshape(-1, n_states), test_beliefs.reshape(-1, n_states)
     rows, probed, probes = {}, {}, []
     for name, net in [("trained", trained), ("untrained (control)", untrained)]:
         fit_acts, test_acts = residual_stream(net, fit_tokens), residual_stream(net, test_tokens)
@@ -257,10 +274,10 @@ def probe_study(transitions: np.ndarray, trained: PositionTransformer, untrained
             probed["trained, all layers"] = B.apply_probe(flat_test, B.fit_linear_probe(flat_fit, y))
         del fit_acts, test_acts
     rows = {name: rows[name] for name in ("trained", "untrained (control)", "shuffled labels (control)")}
-    looked_up = {k: lookup_beliefs(fit_tokens, fit_beliefs, test_tokens, k).reshape(-1, 3) for k in lookups}
+    looked_up = {k: lookup_beliefs(fit_tokens, fit_beliefs, test_tokens, k).reshape(-1, n_states) for k in lookups}
     lookup = {k: B.simplex_rmse(points, true) for k, points in looked_up.items()}
     return {"rows": rows, "lookup": lookup, "looked_up": looked_up, "names": layer_names(len(probes) - 1),
-            "tokens": test_tokens, "true": true, "probed": probed, "probes": probes, "mean_belief": y.mean(0)}
+            "fit_tokens": fit_tokens, "fit_beliefs": y, "tokens": test_tokens, "true": true, "probed": probed, "probes": probes, "mean_belief": y.mean(0)}
 
 
 def _near_corner(points: np.ndarray, size: float) -> np.ndarray:
@@ -338,20 +355,20 @@ def run_of_one_token(model: PositionTransformer, transitions: np.ndarray, length
     return {"lengths": list(lengths), "network": network, "filter": exact}
 
 
-def measure_checkpoint(n_sequences: int = 20000, seed: int = 11, folder: Path | None = None,
-                       write: bool = True) -> dict:
-    """The shipped checkpoint's numbers on fresh sequences: loss excess per position, probes, baselines, causal test.
+def measure_checkpoint(n_sequences: int = 20000, seed: int = 11, folder: Path | None = None, write: bool = True,
+                       process: str = "mess3", lookups: tuple[int, ...] = (3, 4, 5)) -> dict:
+    """A shipped checkpoint's numbers on fresh sequences: loss excess per position, probes, baselines, causal test.
 
-    Written to ``mess3_transformer.measured.json`` beside the checkpoint (the README's table quotes it).
+    Written to ``<process>_transformer.measured.json`` beside the checkpoint (the README's table quotes it).
     """
-    model, record = load_checkpoint(folder)
+    model, record = load_checkpoint(folder, process)
     recipe = Recipe(**record["recipe"])
     transitions = recipe.transitions()
     tokens, _ = B.sample_sequences(transitions, n_sequences, recipe.context + 1, np.random.default_rng(seed))
     excess = loss_per_position(model, tokens) - filter_loss_per_position(transitions, tokens)
     half = n_sequences // 4
     study = probe_study(transitions, model, make_transformer(recipe).eval(), recipe.context, n_fit=half,
-                        n_test=half, seed=seed + 1, lookups=(3, 4, 5))
+                        n_test=half, seed=seed + 1, lookups=lookups)
     causal = causal_test(model, transitions, study["probes"], recipe.context, n_pairs=2000, seed=seed + 2)
     measured = {"n_sequences": n_sequences, "run_of_one_token": run_of_one_token(model, transitions),
                 "excess_bits_per_position": excess.round(5).tolist(),
@@ -365,14 +382,19 @@ def measure_checkpoint(n_sequences: int = 20000, seed: int = 11, folder: Path | 
                                           "random move": causal["random move"].round(4).tolist()},
                 "made_by": "simplex_edu.beliefs.transformer.measure_checkpoint"}
     if write:
-        _data_file(".measured.json", folder).write_text(json.dumps(measured, indent=1) + "\n")
+        write_measured(measured, process, folder)
     return measured
+
+
+def write_measured(measured: dict, process: str, folder: Path | None = None) -> None:
+    """Write a checkpoint's measured record to ``<process>_transformer.measured.json`` beside its weights."""
+    _data_file(Recipe(process=process).name, ".measured.json", folder).write_text(json.dumps(measured, indent=1) + "\n")
 
 
 # ---------------------------------------------------------------- figures
 
 def plot_loss_per_position(losses: dict[str, np.ndarray], optimum: np.ndarray,
-                           paired: np.ndarray | None = None) -> Figure:
+                           paired: np.ndarray | None = None, n_tokens: int = 3) -> Figure:
     """Loss after seeing k tokens for each network, against the optimum, the filter on the same sequences, no memory."""
     fig, ax = new_figure(1, 1, 6.4, 3.6)
     positions = np.arange(1, len(optimum) + 1)
@@ -384,15 +406,15 @@ def plot_loss_per_position(losses: dict[str, np.ndarray], optimum: np.ndarray,
     for name, loss in losses.items():
         color, style = next(styles)
         ax.plot(positions, loss, style, marker=".", color=color, label=name)
-    ax.axhline(np.log2(3), color=COLORS["baseline"], lw=1, ls="-.", label="no memory (log₂ 3)")
+    ax.axhline(np.log2(n_tokens), color=COLORS["baseline"], lw=1, ls="-.", label=f"no memory (log₂ {n_tokens})")
     ax.set_xlabel("tokens seen (context position)")
     ax.set_ylabel("next-token loss (bits)")
     ax.set_xticks(positions)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     worst = max(float(np.max(loss - optimum)) for loss in losses.values())
     return describe(fig, f"Next-token loss in bits at each context position 1 to {len(optimum)} for "
-                    f"{', '.join(losses)}, against the exact filter's optimum and the no-memory line at log2 3 "
-                    f"= 1.58 bits. The loss falls as tokens arrive; the largest gap of any curve above the optimum "
+                    f"{', '.join(losses)}, against the exact filter's optimum and the no-memory line at log2 "
+                    f"{n_tokens} = {np.log2(n_tokens):.2f} bits. The loss falls as tokens arrive; the largest gap of any curve above the optimum "
                     f"is {worst:.3f} bits.")
 
 
@@ -408,6 +430,9 @@ def plot_rmse_per_layer(result: dict) -> Figure:
                edgecolor="white", linewidth=0, label=name)
     for (k, rmse), style in zip(result["lookup"].items(), [":", "--", "-.", (0, (5, 1, 1, 1, 1, 1)), "-"]):
         ax.axhline(rmse, color=COLORS["accent"], ls=style, lw=1.2, label=f"lookup of the last {k} tokens")
+    readouts = result.get("readouts", {})  # other baselines, e.g. lesson 08's readouts of the output alone
+    for (name, rmse), style in zip(readouts.items(), ["--", ":", "-."]):
+        ax.axhline(rmse, color=COLORS["exact"], ls=style, lw=1.5, label=name)
     ax.set_xticks(places, [n.replace(" concatenated", "\nconcatenated") for n in result["names"]], fontsize=8)
     ax.set_yscale("log")
     ax.set_yticks([0.01, 0.02, 0.05, 0.1, 0.2, 0.5], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"])
@@ -416,11 +441,13 @@ def plot_rmse_per_layer(result: dict) -> Figure:
     ax.legend(fontsize=8, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     trained = next(iter(result["rows"].values()))
     lookups = ", ".join(f"last {k} tokens {rmse:.3f}" for k, rmse in result["lookup"].items())
+    others = "".join(f" A {style} black line marks the {name}: {rmse:.3f}." for (name, rmse), style
+                     in zip(readouts.items(), ["dashed", "dotted", "dash-dotted"]))
     return describe(fig, f"Bar chart, log scale: held-out probe RMSE in the simplex at each place in the network "
                     f"({', '.join(n.replace(chr(10), ' ') for n in result['names'])}) for "
                     f"{', '.join(result['rows'])}. The trained network's error goes "
                     f"{' → '.join(f'{v:.3f}' for v in trained)}; horizontal lines mark exact lookups of the "
-                    f"{lookups}.")
+                    f"{lookups}.{others}")
 
 
 def plot_true_vs_probed(result: dict) -> Figure:
