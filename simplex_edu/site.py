@@ -205,8 +205,19 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def instructor_target(lesson: Outline) -> str:
+    """The label of a lesson's part of the instructor page (its index links there)."""
+    return f"instructors-{Path(lesson.name).stem}"
+
+
+def _minutes(minutes: int | None) -> str:
+    """A time cell: ``~M min``, or a dash for a section with no time of its own (a table cell is never empty)."""
+    return f"~{minutes} min" if minutes else "–"
+
+
 def instructor_page(outlines: list[Outline], catalogue: dict[str, list[Any]] | None) -> str:
-    """The instructor page (MyST markdown): per lesson, sections and times, prompts and notes, known mistakes."""
+    """The instructor page (MyST markdown): an index of the lessons, then per lesson its sections and times (with
+    their total), prompts and notes, known mistakes."""
     out = ["# For instructors", "",
            "Everything a workshop needs to plan from, per lesson: its sections with time estimates, its discussion "
            "prompts with the notes for instructors, and the common mistakes each exercise's check recognises "
@@ -214,14 +225,19 @@ def instructor_page(outlines: list[Outline], catalogue: dict[str, list[Any]] | N
     if catalogue is None:
         out += ["```{note}", "No catalogue of mistakes yet: `tests/test_mistakes_*.py` is not in this checkout, "
                 "so the lists of mistakes below are empty.", "```", ""]
+    out += ["| lesson | time |", "|---|---|"]  # the index: each lesson's part of this page
+    out += [f"| [{lesson.title}](#{instructor_target(lesson)}) | {_minutes(lesson.minutes)} |" for lesson in outlines]
+    out.append("")
     for lesson in outlines:
         total = f" (~{lesson.minutes} min)" if lesson.minutes else ""
-        out += [f"## {lesson.title}{total}", "", f"[Open the lesson](lessons/{Path(lesson.name).stem}.ipynb)", "",
-                "| section | time |", "|---|---|"]
+        out += [f"({instructor_target(lesson)})=", f"## {lesson.title}{total}", "",
+                f"[Open the lesson](lessons/{Path(lesson.name).stem}.ipynb)", "", "| section | time |", "|---|---|"]
         for level, title, minutes in lesson.sections:
             label = title if level == 2 else f"&emsp;{title}"
-            out.append(f"| {label} | {f'~{minutes} min' if minutes else ''} |")
-        out += ["", "### Discussion prompts", ""]
+            out.append(f"| {label} | {_minutes(minutes)} |")
+        # The parts (## sections) hold the exercises and explorations timed inside them: the total adds the parts.
+        out += [f"| **total** | **{_minutes(sum(m or 0 for level, _, m in lesson.sections if level == 2))}** |",
+                "", "### Discussion prompts", ""]
         for think in lesson.thinks:
             out += [f"**{think.title}** (in {think.section or 'the introduction'})", "", think.prompt, ""]
             if think.note:
@@ -269,7 +285,8 @@ def _last_image(state: dict[str, Any], model: dict[str, Any]) -> tuple[str, str 
 
 
 def picture_html(png: str, alt: str) -> str:
-    """An ``<img>`` of a base64 PNG with its text alternative, at its size on the page (retina PNGs: half)."""
+    """An ``<img>`` of a base64 PNG with its text alternative; its width and height (retina PNGs: half) give its
+    aspect ratio, site.css its size on the page."""
     import base64
     import html
 
@@ -314,6 +331,8 @@ def site_notebook(executed: Any, solution: Any, name: str) -> Any:
     """The page of one lesson: launch box first, explorers as pictures, worked answers folded after each check."""
     import nbformat
 
+    from simplex_edu.authoring import setup_source
+
     static_widgets(executed, name)
     answers = {exercise.function: exercise.solution for exercise in _exercises(executed, solution)}
     links = launch_links(name)
@@ -325,7 +344,11 @@ def site_notebook(executed: Any, solution: Any, name: str) -> Any:
         f"**[launch on Binder]({links['Binder']})** (nothing to install) · "
         f"**[open in Colab]({links['Colab']})** · or on your own machine, "
         "`simplex-edu start` opens the lessons in JupyterLab.", "```"]))
-    kept = [c for c in executed.cells if LAUNCH_TAG not in c.get("metadata", {}).get("tags", [])]
+    # The badges give way to the launch box; the setup cell (it installs the course on Colab only) says nothing to
+    # a reader, so the page leaves it out (it ran when the lesson was executed; the lesson's own file keeps it).
+    setup = setup_source()
+    kept = [c for c in executed.cells
+            if LAUNCH_TAG not in c.get("metadata", {}).get("tags", []) and c.source != setup]
     for cell in kept:
         if cell.cell_type == "markdown":  # the site loads nothing from another host, badges included
             cell.source = _REMOTE_IMAGE.sub(r"\1", cell.source)
@@ -450,7 +473,7 @@ def index_page(outlines: list[Outline]) -> str:
     """The home page: the course's question, how to run it, and the lessons with their times."""
     intro = (ASSETS / "index.md").read_text()
     rows = ["| lesson | time |", "|---|---|"]
-    rows += [f"| [{o.title}](lessons/{Path(o.name).stem}.ipynb) | {f'~{o.minutes} min' if o.minutes else ''} |"
+    rows += [f"| [{o.title}](lessons/{Path(o.name).stem}.ipynb) | {_minutes(o.minutes)} |"
              for o in outlines]
     toc = ["```{toctree}", ":hidden:", ":maxdepth: 2", ""]
     toc += [f"lessons/{Path(o.name).stem}" for o in outlines] + ["instructors", "```"]

@@ -14,7 +14,6 @@ myst_heading_anchors = 3
 # The lessons arrive executed (site.py runs them): myst-nb only renders them.
 nb_execution_mode = "off"
 nb_merge_streams = True
-suppress_warnings = ["misc.highlighting_failure"]  # a check's message in a traceback is not Python
 nb_ipywidgets_js = {}  # no widget manager from a CDN: explorers are pictures on the site
 
 # MathJax is served from the site itself (site.py copies it into _static/mathjax), never from a CDN.

@@ -111,6 +111,18 @@ def test_badges_give_way_to_the_launch_box() -> None:
     assert sources[2:] == ["## 1. On"]
 
 
+def test_lesson_page_leaves_out_the_setup_cell() -> None:
+    """The setup cell (it installs the course on Colab) is not on the page; the other code cells are, in order."""
+    from simplex_edu.authoring import setup_source
+
+    for lesson in LESSONS:  # the cell left out is the first code cell of each notebook learners open
+        assert next(c for c in read(lesson).cells if c.cell_type == "code").source == setup_source(), lesson.name
+    cells = [nbformat.v4.new_markdown_cell("# 00 · Test"), nbformat.v4.new_code_cell(setup_source()),
+             nbformat.v4.new_code_cell("print(1)"), nbformat.v4.new_code_cell("print(2)")]
+    page = site.site_notebook(notebook_of(*cells), notebook_of(), "00_test.ipynb")
+    assert [c.source for c in page.cells if c.cell_type == "code"] == ["print(1)", "print(2)"]
+
+
 EXPLORER_NOTEBOOK = """
 import ipywidgets as widgets
 from tqdm.auto import tqdm
@@ -172,6 +184,22 @@ def test_instructor_page_lists_sections_prompts_and_catalogued_mistakes(tmp_path
         for think in lesson.thinks:
             assert think.prompt in page and (think.note is None or think.note in page)
     assert "No catalogue of mistakes yet" not in page
+
+
+def test_instructor_page_opens_with_an_index_and_fills_every_time_cell() -> None:
+    """An index of the lessons links to each one's part; no time cell is empty; each total is the lesson's time."""
+    outlines = [outline_of(p) for p in LESSONS]
+    page = site.instructor_page(outlines, None)
+    index, parts = page.split("\n## ", 1)
+    for lesson in outlines:
+        target = site.instructor_target(lesson)
+        assert f"| [{lesson.title}](#{target}) | ~{lesson.minutes} min |" in index
+        assert f"({target})=\n## {lesson.title} (~{lesson.minutes} min)" in page
+    rows = [line for line in page.splitlines() if line.startswith("|")]
+    assert [row for row in rows if any(not cell.strip() for cell in row.strip("|").split("|"))] == []
+    assert "| Summary | – |" in page  # a section with no time of its own gets a dash
+    totals = [int(m) for m in re.findall(r"^\| \*\*total\*\* \| \*\*~(\d+) min\*\* \|$", page, re.M)]
+    assert totals == [lesson.minutes for lesson in outlines]
 
 
 def test_instructor_page_without_a_catalogue_says_so(tmp_path: Path) -> None:
@@ -255,11 +283,37 @@ def test_site_keeps_within_its_10_mb(built: Path) -> None:
 
 
 def test_instructor_page_is_built(built: Path) -> None:
-    """The instructor page is on the site, with every lesson and every exercise's check."""
+    """The instructor page is on the site, with every lesson and every exercise's check, its index linking to each
+    lesson's part of the page."""
     page = (built / "instructors.html").read_text()
     for lesson in LESSONS:
         for exercise in outline_of(lesson).exercises:
             assert exercise.check in page
+    index = page[:page.index("<section id=\"instructors-")]  # before the first lesson's part
+    links = re.findall(r'<a class="reference internal" href="#([^"]+)"', index)
+    assert len(links) == len(LESSONS)
+    assert all(f'<section id="{link}">' in page for link in links), links
+
+
+def test_lesson_pages_leave_out_the_setup_cell(built: Path) -> None:
+    """The Colab install cell is not on any lesson page (learners' notebooks keep it: the unit test above)."""
+    for lesson in LESSONS:
+        page = (built / "lessons" / f"{lesson.stem}.html").read_text()
+        assert "google.colab" not in page and "install_missing" not in page, lesson.name
+
+
+def test_a_failing_checks_message_is_plain_text(built: Path) -> None:
+    """Lesson 00's failure on purpose: the check's message is an unhighlighted text block, and every cell output on
+    the lesson pages is text with ANSI colours at most (myst-ansi), none highlighted as Python or a traceback."""
+    page = (built / "lessons" / "00_welcome.html").read_text()
+    blocks = re.findall(r'<div class="output stream highlight-myst-ansi notranslate"><div class="highlight"><pre>'
+                        r"(.*?)</pre>", page, re.S)
+    messages = [block for block in blocks if "✗ Exercise 1.1 (solve_by_bisection)" in block]
+    assert len(messages) == 1 and "<span class=" not in messages[0]
+    for lesson in LESSONS:
+        markup = (built / "lessons" / f"{lesson.stem}.html").read_text()
+        lexers = set(re.findall(r'<div class="output [^"]*\bhighlight-([\w-]+)', markup))
+        assert lexers == {"myst-ansi"}, f"{lesson.name}: outputs highlighted with {lexers}"
 
 
 def test_every_page_lists_its_sections_and_has_one_search(built: Path) -> None:
@@ -307,6 +361,12 @@ PAGE_STATE_JS = """async () => {
         hintsOpen: [...document.querySelectorAll('details:not(.solution)')].filter(d => d.open).length,
         overflowing: [...document.querySelectorAll('.cell_input pre, .cell_output pre, details pre')]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 80)),
+        // Each figure's width on the page, its PNG's own width and the width of the column it is in.
+        figures: [...document.querySelectorAll('.cell_output img')]
+            .map(img => [img.alt.slice(0, 60), img.clientWidth, img.naturalWidth,
+                         img.closest('.cell_output').clientWidth]),
+        searches: [...document.querySelectorAll('.search-button-field, input[type=search]')].filter(visible).length,
+        pageToc: !!document.querySelector('.bd-sidebar-primary #pst-page-toc-nav')?.checkVisibility(),
         math: document.querySelectorAll('mjx-container').length,
         mathSource: document.querySelectorAll('.math').length,
     };
@@ -352,10 +412,15 @@ def test_site_in_chromium(built: Path, served: str) -> None:
                 assert state["hintsOpen"] == 0, f"{name}: a hint starts open"
                 assert state["overflowing"] == [], f"{name}: code wider than the page: {state['overflowing']}"
                 assert state["math"] >= state["mathSource"], f"{name}: MathJax did not typeset the page"
+                # A figure fills its column up to its PNG's own width (never wider, so never blurred).
+                unfilled = [f for f in state["figures"] if abs(f[1] - min(f[2], f[3])) > 1]
+                assert unfilled == [], f"{name}: figures not filling the column (alt, width, PNG, column): {unfilled}"
+                if name.startswith("lessons/") or name == "instructors.html":
+                    assert state["pageToc"] and state["searches"] == 1, f"{name}: {state['searches']} searches"
                 if name.startswith("lessons/"):
                     lesson = ROOT / "lessons" / f"{Path(name).stem}.ipynb"
                     assert len(state["solutions"]) == len(outline_of(lesson).exercises), name
-                    assert state["images"], f"{name}: no figure"
+                    assert state["images"] and state["figures"], f"{name}: no figure"
                 page.close()
         finally:
             context.close()
