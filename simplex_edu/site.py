@@ -2,10 +2,11 @@
 
 Every lesson in ``lessons/`` becomes a page, executed as a learner first opens it (no exercise attempted, so each
 check honestly says "not attempted yet"), with the worked answer from ``solutions/`` folded in after each
-exercise and a Binder / Colab launch box at the top. Explorers become a picture of their starting view (their
-figure is an ``ipywidgets.Image``; without a kernel nothing could redraw it); progress bars are dropped. An
-instructor page lists, per lesson, its sections with times, its Think prompts with the instructor notes and
-the mistakes each exercise's check recognises (from the catalogue in ``tests/test_mistakes_*.py``).
+exercise and a Binder / Colab launch box at the top (the setup cell is left out). Explorers become a picture of
+their starting view (their figure is an ``ipywidgets.Image``; without a kernel nothing could redraw it); progress
+bars are dropped. An instructor page opens with an index of the lessons, then lists, per lesson, its sections
+with times and their total, its Think prompts with the instructor notes and the mistakes each exercise's check
+recognises (from the catalogue in ``tests/test_mistakes_*.py``).
 
 Nothing on the site is fetched from another host: widget state is not embedded (so no widget manager is
 loaded) and MathJax is served from the site itself. Needs the ``docs`` extra (Sphinx, myst-nb,

@@ -3,8 +3,10 @@
 The unit tests need only the test extra. The build tests need the ``docs`` extra; without it they skip, unless
 ``SIMPLEX_EDU_REQUIRE_SITE=1`` (set by ``.ci/site.sh``). ``SIMPLEX_EDU_SITE_DIR`` names a site already built
 (``.ci/site.sh`` builds it offline first); otherwise the tests build one into a temporary folder.
-In the browser, every page must load with no console error, every image must load, solutions and hints must start
-folded, code must fit without scrolling sideways, and no request may leave 127.0.0.1.
+In the browser, every page must load with no console error, every image must load, every figure must fill its
+column up to its PNG's own width, solutions and hints must start folded, code must fit without scrolling sideways,
+lesson and instructor pages must show their sections in the left column and one search, and no request may leave
+127.0.0.1.
 """
 
 from __future__ import annotations
