@@ -125,6 +125,16 @@ def _hidden() -> Explorer:
         figsize=(6.4, 3.6))
 
 
+def _readout() -> Explorer:
+    from simplex_edu.beliefs import beyond as R
+    from simplex_edu.beliefs import transformer as BT
+    model, _ = BT.load_checkpoint(process="rrxor")
+    study = R.rrxor_study(model, BT.make_transformer(R.RRXOR_RECIPE, seed=0), n_fit=100, n_test=50)
+    return Explorer(functools.partial(R.readout_view, model=model, study=study), R.draw_readout, {
+        "bits": W.Text(value="0110"), "readout": W.Dropdown(options=R.READOUTS, value="all layers")},
+        figsize=(6.4, 3.4))
+
+
 # (lesson, draw function the lesson's explorer uses, how to build it, extra control values worth a look)
 EXPLORERS: list[tuple[str, str, Callable[[], Explorer], list[dict]]] = [
     ("00", "draw_ledger", _welcome, [{"table_size": 3000, "queries": 5000}]),
@@ -136,6 +146,7 @@ EXPLORERS: list[tuple[str, str, Callable[[], Explorer], list[dict]]] = [
     ("05", "draw_belief_walk", _beliefs, [{"tokens": "2" * 60}, {"tokens": "0"}, {"tokens": "abcdefghijklmnopq012" * 3}]),
     ("06", "draw_transformer_walk", _transformer, [{"tokens": "abc0"}]),
     ("07", "draw_detection", _hidden, []),
+    ("08", "draw_readout", _readout, [{"bits": "011" * 27}, {"bits": "abc 0x1"}]),
 ]
 
 

@@ -141,7 +141,8 @@ def _describing_functions() -> set[str]:
     import importlib
     import inspect
     names = set()
-    for module in ("welcome", "levels", "amortized", "chain_of_thought", "dynamics", "beliefs", "beliefs.transformer"):
+    for module in ("welcome", "levels", "amortized", "chain_of_thought", "dynamics", "beliefs", "beliefs.transformer",
+                   "beliefs.beyond"):
         for name, function in inspect.getmembers(importlib.import_module(f"simplex_edu.{module}"), inspect.isfunction):
             if "describe(fig" in inspect.getsource(function):
                 names.add(name)

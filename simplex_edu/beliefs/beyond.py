@@ -54,7 +54,8 @@ def rrxor_study(model: BT.PositionTransformer, untrained: BT.PositionTransformer
     """Lesson 06's probe study on RRXOR, plus two readouts of behaviour alone.
 
     Adds ``readouts`` (RMSE of a linear probe on the network's output probabilities, and of the best guess from the
-    exact next-token prediction) and their points in ``probed``, beside every layer's probe and the lookups.
+    exact next-token prediction), their points in ``probed`` beside every layer's probe and the lookups, and the
+    output probe's weights (``output_probe``) for the explorer.
     """
     transitions = RRXOR_RECIPE.transitions()
     study = BT.probe_study(transitions, model, untrained, RRXOR_RECIPE.context, n_fit=n_fit, n_test=n_test,
@@ -63,8 +64,8 @@ def rrxor_study(model: BT.PositionTransformer, untrained: BT.PositionTransformer
                          for tokens in (study["fit_tokens"], study["tokens"]))
     fit_exact, test_exact = (B.next_token_probs(beliefs, transitions)
                              for beliefs in (study["fit_beliefs"], study["true"]))
-    study["probed"]["trained, output probabilities"] = B.apply_probe(
-        test_out, B.fit_linear_probe(fit_out, study["fit_beliefs"]))
+    study["output_probe"] = B.fit_linear_probe(fit_out, study["fit_beliefs"])
+    study["probed"]["trained, output probabilities"] = B.apply_probe(test_out, study["output_probe"])
     study["probed"]["best guess from the exact prediction"] = best_guess_from_prediction(
         fit_exact, study["fit_beliefs"], test_exact)
     study["readouts"] = {"linear probe on the output probabilities":
@@ -158,7 +159,71 @@ def plot_probed_beliefs(result: dict, transitions: np.ndarray) -> Figure:
     axes[1, 0].set_ylabel("principal direction 3")
     rmse = {name: B.simplex_rmse(result["probed"][name], true) for name in names}
     return describe(fig, "Six panels along two principal directions of the beliefs, each point coloured by where its "
-                    "exact belief lies: the exact beliefs sit on a few dozen points; the probe on all layers puts "
-                    f"each colour on its own point (RMSE {rmse[names[0]]:.3f}), the last block's probe smears them "
+                    "exact belief lies: the exact beliefs sit on a few dozen points; the probe on all layers gives "
+                    f"each colour its own cloud around its point (RMSE {rmse[names[0]]:.3f}), the last block's probe smears them "
                     f"(RMSE {rmse[names[1]]:.3f}), and readouts of the output alone pile different beliefs together "
                     f"(RMSE {rmse[names[3]]:.3f} for a probe, {rmse[names[4]]:.3f} at best).")
+
+
+# ---------------------------------------------------------------- the explorer
+
+READOUTS = ("all layers", "last block", "output probabilities")  # the explorer's choices of what to read
+
+
+def readout_view(bits: str, readout: str, model: BT.PositionTransformer, study: dict) -> dict:
+    """What the explorer shows after the typed bits (the last ``context`` of them): the exact belief, the belief one
+    readout of the network gives, and the next-bit prediction of each. Characters other than 0 and 1 are ignored."""
+    if readout not in READOUTS:
+        raise ValueError(f"readout must be one of {', '.join(READOUTS)}, not {readout!r}")
+    transitions, context = RRXOR_RECIPE.transitions(), RRXOR_RECIPE.context
+    typed = np.array([int(c) for c in bits if c in "01"], dtype=np.int64)
+    ignored = sorted({c for c in bits if c not in "01" and not c.isspace()})
+    seq = typed[-context:]
+    prior = B.stationary_distribution(transitions)
+    if len(seq) == 0:  # no residual stream before the first bit: both start from the stationary distribution
+        true = probed = prior
+        net_next = B.next_token_probs(prior, transitions)
+    else:
+        with np.errstate(invalid="ignore"):  # an impossible sequence gives 0/0: said below, in words
+            path = B.filter_beliefs(seq, transitions)[0]
+        if not np.isfinite(path).all():
+            stop = int(np.flatnonzero(~np.isfinite(path).all(axis=1))[0]) + 1
+            raise ValueError(f"RRXOR never emits '{''.join(map(str, seq[:stop]))}': however the bits are grouped in "
+                             "threes, some third bit is not the XOR of the two before it; change a bit")
+        true = path[-1]
+        streams = BT.residual_stream(model, seq)[:, 0, -1]  # (layers, d_model) at the last bit
+        net_next = output_probabilities(model, seq)[0, -1]
+        features, weights = {"all layers": (streams.reshape(-1), study["all_layers_probe"]),
+                             "last block": (streams[-1], study["probes"][-1]),
+                             "output probabilities": (net_next, study["output_probe"])}[readout]
+        probed = B.apply_probe(features[None], weights)[0]
+    return {"bits": seq, "dropped": len(typed) - len(seq), "ignored": ignored, "readout": readout, "true": true,
+            "probed": probed, "true_next": B.next_token_probs(true, transitions)[1], "net_next": float(net_next[1])}
+
+
+def draw_readout(fig: Figure, view: dict) -> None:
+    """Draw :func:`readout_view`: the exact belief's bars beside the readout's; the first call builds the bars."""
+    ax = fig.axes[0]
+    places = np.arange(len(B.RRXOR_STATES))
+    if not ax.patches:
+        ax.bar(places - 0.2, np.zeros(len(places)), 0.4, color=COLORS["exact"], label="exact belief (filter)")
+        ax.bar(places + 0.2, np.zeros(len(places)), 0.4, color=COLORS["amortized"], hatch="//", edgecolor="white",
+               label="read from the network")
+        ax.set_xticks(places, [f"state {name}" for name in B.RRXOR_STATES])
+        # Head room above 1 for the legend and the text, so a certain belief's bar never runs under them.
+        ax.set(ylim=(-0.1, 1.5), yticks=[0, 0.5, 1], ylabel="P(hidden state | bits so far)")
+        ax.axhline(0, color=COLORS["baseline"], lw=0.8)
+        ax.legend(loc="upper right", fontsize=8)
+        ax.text(0.02, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=9)
+    for bar, height in zip(ax.patches, np.concatenate([view["true"], view["probed"]])):
+        bar.set_height(height)
+    typed = ("…" if view["dropped"] else "") + "".join(map(str, view["bits"]))
+    notes = (f" (the network sees the last {len(view['bits'])})" if view["dropped"] else "") + (
+        f" (ignored: {' '.join(view['ignored'][:6])})" if view["ignored"] else "")
+    belief, probed = (", ".join(f"{p:.2f}" for p in view[key]) for key in ("true", "probed"))
+    ax.texts[-1].set_text(f"after '{typed}'{notes}, read from: {view['readout']}\nP(next bit = 1): exact "
+                          f"{view['true_next']:.2f}, network {view['net_next']:.2f}")
+    describe(fig, f"Bars of the exact belief over the hidden states {', '.join(B.RRXOR_STATES)} after the bits "
+                  f"'{typed}' ({belief}) beside the belief read from the network's {view['readout']} ({probed}); "
+                  f"P(next bit = 1) is {view['true_next']:.2f} exactly and {view['net_next']:.2f} from the network. "
+                  f"Read whether the readout's bars match the exact ones.")

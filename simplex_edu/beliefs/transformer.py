@@ -251,7 +251,8 @@ def probe_study(transitions: np.ndarray, trained: PositionTransformer, untrained
     Controls: the same architecture before training, and the trained network with the fit set's beliefs shuffled
     across contexts. Baselines: a lookup table of the last k tokens. Returns the RMSE rows (per layer, then
     concatenated), the lookup RMSEs, the fit set's tokens and beliefs, the held-out true beliefs and tokens, the
-    probed beliefs (trained last block, trained all layers, untrained last block), and one trained probe's weights per layer for the explorer.
+    probed beliefs (trained last block, trained all layers, untrained last block), and the trained probes' weights
+    (one per layer, and the all-layers probe) for the explorers.
     """
     rng = np.random.default_rng(seed)
     fit_tokens, _ = B.sample_sequences(transitions, n_fit, context, rng)
@@ -271,13 +272,15 @@ def probe_study(transitions: np.ndarray, trained: PositionTransformer, untrained
             probes = [B.fit_linear_probe(layer.reshape(-1, layer.shape[-1]), y) for layer in fit_acts]
             flat_fit, flat_test = (np.concatenate(list(a), -1).reshape(-1, a.shape[0] * a.shape[-1])
                                    for a in (fit_acts, test_acts))
-            probed["trained, all layers"] = B.apply_probe(flat_test, B.fit_linear_probe(flat_fit, y))
+            all_layers_probe = B.fit_linear_probe(flat_fit, y)
+            probed["trained, all layers"] = B.apply_probe(flat_test, all_layers_probe)
         del fit_acts, test_acts
     rows = {name: rows[name] for name in ("trained", "untrained (control)", "shuffled labels (control)")}
     looked_up = {k: lookup_beliefs(fit_tokens, fit_beliefs, test_tokens, k).reshape(-1, n_states) for k in lookups}
     lookup = {k: B.simplex_rmse(points, true) for k, points in looked_up.items()}
     return {"rows": rows, "lookup": lookup, "looked_up": looked_up, "names": layer_names(len(probes) - 1),
-            "fit_tokens": fit_tokens, "fit_beliefs": y, "tokens": test_tokens, "true": true, "probed": probed, "probes": probes, "mean_belief": y.mean(0)}
+            "fit_tokens": fit_tokens, "fit_beliefs": y, "tokens": test_tokens, "true": true, "probed": probed, "probes": probes,
+            "all_layers_probe": all_layers_probe, "mean_belief": y.mean(0)}
 
 
 def _near_corner(points: np.ndarray, size: float) -> np.ndarray:
@@ -305,8 +308,9 @@ def _run_from(model: PositionTransformer, h: torch.Tensor, layer: int) -> torch.
 
 
 def kl_bits(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p ‖ q) in bits along the last axis."""
-    return np.sum(p * np.log2(p / q), axis=-1)
+    """KL(p ‖ q) in bits along the last axis; a term with p = 0 is 0 (RRXOR's sure bits give exact zeros)."""
+    positive = p > 0
+    return np.sum(np.where(positive, p * np.log2(np.where(positive, p, 1) / q), 0.0), axis=-1)
 
 
 @torch.no_grad()
@@ -420,7 +424,8 @@ def plot_loss_per_position(losses: dict[str, np.ndarray], optimum: np.ndarray,
 
 def plot_rmse_per_layer(result: dict) -> Figure:
     """Held-out probe RMSE at each layer and concatenated, trained beside the controls, with the lookup baselines."""
-    fig, ax = new_figure(1, 1, 8, 3.8)
+    readouts = result.get("readouts", {})  # other baselines, e.g. lesson 08's readouts of the output alone
+    fig, ax = new_figure(1, 1, 10.5 if readouts else 8, 3.8)  # room for a legend beside the bars
     places = np.arange(len(result["names"]))
     colors = [COLORS["amortized"], COLORS["baseline"], COLORS["unamortized"], COLORS["accent"]]
     hatches = ["", "///", "...", "xxx"]  # a second cue beside colour: the rows differ by pattern too
@@ -430,15 +435,21 @@ def plot_rmse_per_layer(result: dict) -> Figure:
                edgecolor="white", linewidth=0, label=name)
     for (k, rmse), style in zip(result["lookup"].items(), [":", "--", "-.", (0, (5, 1, 1, 1, 1, 1)), "-"]):
         ax.axhline(rmse, color=COLORS["accent"], ls=style, lw=1.2, label=f"lookup of the last {k} tokens")
-    readouts = result.get("readouts", {})  # other baselines, e.g. lesson 08's readouts of the output alone
     for (name, rmse), style in zip(readouts.items(), ["--", ":", "-."]):
         ax.axhline(rmse, color=COLORS["exact"], ls=style, lw=1.5, label=name)
     ax.set_xticks(places, [n.replace(" concatenated", "\nconcatenated") for n in result["names"]], fontsize=8)
     ax.set_yscale("log")
-    ax.set_yticks([0.01, 0.02, 0.05, 0.1, 0.2, 0.5], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"])
+    shown = np.concatenate([np.ravel(list(result["rows"].values())), list(result["lookup"].values()),
+                            list(readouts.values())])
+    low, high = shown.min() / 1.5, shown.max() * 1.3
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1) if low <= t <= high]
+    ax.set(ylim=(low, high), yticks=ticks, yticklabels=[f"{t:g}" for t in ticks])
     ax.minorticks_off()
     ax.set_ylabel("held-out RMSE in the simplex")
-    ax.legend(fontsize=8, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    if readouts:  # nine entries: one column beside the axes, where they don't squeeze the bars
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=8, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     trained = next(iter(result["rows"].values()))
     lookups = ", ".join(f"last {k} tokens {rmse:.3f}" for k, rmse in result["lookup"].items())
     others = "".join(f" A {style} black line marks the {name}: {rmse:.3f}." for (name, rmse), style
