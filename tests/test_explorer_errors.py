@@ -42,3 +42,30 @@ def test_a_failing_update_is_shown_keeps_the_figure_and_recovers():
 def test_a_failure_on_the_lessons_own_start_values_is_not_hidden():
     with pytest.raises(ValueError):
         Explorer(compute, draw, {"x": W.IntSlider(value=9, min=0, max=10)})
+
+
+def read_digits(text: str) -> dict:
+    """A token box's compute: the digits typed, and every other character it skipped."""
+    return {"digits": [c for c in text if c.isdigit()], "ignored": sorted({c for c in text if not c.isdigit()})}
+
+
+def draw_digits(fig, data: dict) -> None:
+    fig.axes[0].clear()
+    fig.axes[0].plot(range(len(data["digits"]) + 1))
+
+
+def test_a_typo_in_a_text_box_gives_a_short_note_not_an_error():
+    box = W.Text(value="0120")
+    explorer = Explorer(read_digits, draw_digits, {"text": box})
+    assert explorer.note is None and explorer.message.layout.display == "none"
+
+    box.value = "abc"  # letters only: nothing to read, said in one line above the figure
+    assert explorer.error is None and explorer.message.layout.display != "none"
+    assert explorer.note == "Ignored what was typed but means nothing here (a b c); the figure shows the rest."
+    assert 'role="status"' in explorer.message.value and "Traceback" not in explorer.message.value
+
+    box.value = "abcdefgh1"  # a long typo: the note stays short
+    assert explorer.note.endswith("(a b c d e f …); the figure shows the rest.")
+
+    box.value = "21"  # a good value again: the note is gone
+    assert explorer.note is None and explorer.message.value == "" and explorer.message.layout.display == "none"
