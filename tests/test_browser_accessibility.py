@@ -16,6 +16,7 @@ name.
 
 from __future__ import annotations
 
+import collections
 import html
 import re
 from pathlib import Path
@@ -26,9 +27,9 @@ import pytest
 
 from test_accessibility import FILE_NAME, TEXTS_PENDING
 from test_browser import (  # noqa: F401 (browser, jupyterlab and page are fixtures)
-    FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, axe_on_outputs, axe_report, browser,
-    jupyterlab, move_focused_control, page, run_all, save_screenshot, scroll_to, tab_to_control, wait_for_figure,
-    wait_for_kernel_idle)
+    EVERY_NODE, FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, axe_on_outputs,
+    axe_report, browser, contrast_results, jupyterlab, move_focused_control, page, run_all, save_screenshot, scroll_to,
+    tab_to_control, wait_for_figure, wait_for_kernel_idle)
 from test_site import LESSONS, built, html_pages, served  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
@@ -56,7 +57,18 @@ def site_browser() -> Iterator[Browser]:
         launched.close()
 
 
+# axe-core's colour-contrast rule must have checked this many text nodes on every site page and found them clear
+# (in ``passes``), so zero violations is not zero because nothing was checked; the fewest on a page, measured: MEASURED.
+MIN_CONTRAST_CHECKED = 1
+# The site's own CSS text colours (site/static/site.css): each selector's text must pass colour-contrast wherever it
+# appears.
+OWN_TEXT_COLOURS = ["details.solution > summary"]
+
+
 def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_browser: Browser) -> None:  # noqa: F811
+    """Every rule of every impact, on every page: zero violations, with colour-contrast shown to have run on text
+    (at least ``MIN_CONTRAST_CHECKED`` nodes passed on each page; those axe could not decide are reported), and
+    the site's own text colours among what passed."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
@@ -64,19 +76,34 @@ def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_bro
     assert {f"lessons/{p.stem}.html" for p in LESSONS} <= set(pages) and "instructors.html" in pages
     context = site_browser.new_context(viewport={"width": 1400, "height": 1000})
     context.route(lambda url: not url.startswith(served), lambda route: route.abort())
-    failures = []
+    failures, contrast, own = [], {}, collections.Counter()
     try:
         for name in pages:
             page = context.new_page()
             page.goto(served + name, wait_until="load")
             page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
-            results = axe.run(page).response
+            results = axe.run(page, options=EVERY_NODE).response
             if results["violations"]:
                 failures.append(f"{name}:\n{axe_report(results)}")
+            contrast[name] = contrast_results(results)
+            for selector in OWN_TEXT_COLOURS:
+                elements = page.locator(f"{selector}, {selector} *").count()  # a summary and its <code> name
+                if elements:
+                    checked = contrast_results(axe.run(page, context=selector,
+                                                       options={"runOnly": ["color-contrast"]}).response)
+                    if checked != (elements, 0, 0):
+                        failures.append(f"{name}: {selector}: colour-contrast passed {checked[0]} of {elements} "
+                                        f"elements ({checked[1]} undecided, {checked[2]} violations)")
+                    own[selector] += checked[0]
             page.close()
     finally:
         context.close()
+    print("colour-contrast, nodes passed / undecided per page:",
+          "; ".join(f"{name} {p}/{i}" for name, (p, i, _) in contrast.items()), "; own colours passed:", dict(own))
     assert not failures, "\n".join(failures)
+    few = {name: p for name, (p, _, _) in contrast.items() if p < MIN_CONTRAST_CHECKED}
+    assert not few, f"colour-contrast passed fewer than {MIN_CONTRAST_CHECKED} text nodes on {few}"
+    assert set(own) == set(OWN_TEXT_COLOURS), f"no page has {set(OWN_TEXT_COLOURS) - set(own)}"
 
 
 @pytest.mark.parametrize("lesson", [pytest.param(p, marks=pytest.mark.xfail(
@@ -136,9 +163,11 @@ def test_an_explorer_works_from_the_keyboard_and_its_outputs_pass_axe(jupyterlab
         assert reached == ["slider points", "slider scale", "dropdown shape"], f"Tab reached {reached}"
         assert image.get_attribute("title") == f"A parabola through 4 points, scaled by {10 ** 0.1:.3g}."
         step = "axe-core on the notebook's outputs"
-        ours, upstream = axe_on_outputs(page)
+        ours, upstream, contrast = axe_on_outputs(page)
         assert not ours, f"axe-core in JupyterLab:\n{axe_report({'violations': ours})}"
-        print(f"axe-core in JupyterLab: upstream only:\n{axe_report({'violations': upstream})}")
+        assert contrast[0] > 0, "axe-core's colour-contrast checked no text in the outputs"
+        print(f"axe-core in JupyterLab: upstream only:\n{axe_report({'violations': upstream})}\n"
+              f"colour-contrast: {contrast[0]} text nodes passed, {contrast[1]} undecided")
     except Exception as failure:
         shot, logged = save_screenshot(page, "browser-keyboard", explorer)
         raise AssertionError(f"keyboard: failed at step '{step}' (reached {reached}): {failure}\n"
