@@ -320,10 +320,11 @@ def scroll_to(element: Locator, block: str = "start") -> None:
 FOCUSED_JS = """explorer => {
     const e = document.activeElement;
     if (!explorer.contains(e)) return 'outside';
-    if (e.matches('.noUi-handle')) return 'slider ' + e.closest('.widget-slider').querySelector('label').textContent;
-    if (e.matches('select')) return 'dropdown ' + e.closest('.widget-dropdown').querySelector('label').textContent;
-    if (e.matches('.widget-toggle-button')) return 'toggle ' + e.textContent.trim();
-    if (e.matches('.widget-text input')) return 'text box ' + e.closest('.widget-text').querySelector('label').textContent;
+    const label = widget => e.closest(widget).querySelector('label').textContent;
+    if (e.matches('.noUi-handle')) return 'slider ' + label('.widget-slider');
+    if (e.matches('select')) return 'dropdown ' + label('.widget-dropdown');
+    if (e.matches('.widget-toggle-button')) return 'toggle ' + e.textContent.trim();  // its label is its text
+    if (e.matches('.widget-text input')) return 'text box ' + label('.widget-text');
     return 'other';
 }"""
 # The value the focused control shows (a slider's readout, a dropdown's chosen option, a toggle's state, a text).
@@ -457,7 +458,24 @@ def axe_on_outputs(page: Page) -> tuple[list[dict], list[dict], tuple[int, int, 
     """
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, context={"include": [[OUTPUTS]]}, options=EVERY_NODE).response
+    # axe-core checks no contrast on text it takes for clipped (measured: 0 to 2 text nodes in a lesson's outputs):
+    # JupyterLab's shell sits, absolutely placed, in a 17-pixel-high container that hides its overflow, the
+    # notebook's scroller clips the cells out of view, and off-screen cells are not rendered at all (inline
+    # content-visibility). So, while axe-core runs, that container shows its overflow, every cell is rendered and
+    # the window is as tall as the whole notebook.
+    shown = page.add_style_tag(content=".jp-ThemedContainer:not(.jp-LabShell) { overflow: visible !important }"
+                                       ".jp-Cell { content-visibility: visible !important; contain: none !important }")
+    viewport = page.viewport_size
+    scroller = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer")
+    tall = scroller.evaluate("e => e.scrollHeight - e.clientHeight") + viewport["height"]
+    page.set_viewport_size({"width": viewport["width"], "height": tall})
+    try:
+        page.wait_for_function("h => window.innerHeight === h", arg=tall)
+        scroller.evaluate("e => e.scrollTop = 0")
+        results = Axe().run(page, context={"include": [[OUTPUTS]]}, options=EVERY_NODE).response
+    finally:
+        page.set_viewport_size(viewport)
+        shown.evaluate("style => style.remove()")
     return (*split_upstream(results["violations"]), contrast_results(results))
 
 

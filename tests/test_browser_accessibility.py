@@ -57,9 +57,10 @@ def site_browser() -> Iterator[Browser]:
         launched.close()
 
 
-# axe-core's colour-contrast rule must have checked this many text nodes on every site page and found them clear
-# (in ``passes``), so zero violations is not zero because nothing was checked; the fewest on a page, measured: MEASURED.
-MIN_CONTRAST_CHECKED = 1
+# axe-core's colour-contrast rule must have found this many text nodes clear (in ``passes``) on every site page, and
+# on every lesson page, so zero violations is not zero because nothing was checked. Measured: 17 on the fewest
+# (genindex.html), 420 to 1,241 on the lesson pages; 2 to 17 a page undecided (``incomplete``), reported.
+MIN_CONTRAST_CHECKED = {"page": 15, "lesson page": 400}
 # The site's own CSS text colours (site/static/site.css): each selector's text must pass colour-contrast wherever it
 # appears.
 OWN_TEXT_COLOURS = ["details.solution > summary"]
@@ -68,7 +69,7 @@ OWN_TEXT_COLOURS = ["details.solution > summary"]
 def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_browser: Browser) -> None:  # noqa: F811
     """Every rule of every impact, on every page: zero violations, with colour-contrast shown to have run on text
     (at least ``MIN_CONTRAST_CHECKED`` nodes passed on each page; those axe could not decide are reported), and
-    the site's own text colours among what passed."""
+    every element with one of the site's own text colours passing it."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
@@ -101,8 +102,9 @@ def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_bro
     print("colour-contrast, nodes passed / undecided per page:",
           "; ".join(f"{name} {p}/{i}" for name, (p, i, _) in contrast.items()), "; own colours passed:", dict(own))
     assert not failures, "\n".join(failures)
-    few = {name: p for name, (p, _, _) in contrast.items() if p < MIN_CONTRAST_CHECKED}
-    assert not few, f"colour-contrast passed fewer than {MIN_CONTRAST_CHECKED} text nodes on {few}"
+    few = {name: p for name, (p, _, _) in contrast.items()
+           if p < MIN_CONTRAST_CHECKED["lesson page" if name.startswith("lessons/") else "page"]}
+    assert not few, f"colour-contrast passed fewer text nodes than {MIN_CONTRAST_CHECKED} on {few}"
     assert set(own) == set(OWN_TEXT_COLOURS), f"no page has {set(OWN_TEXT_COLOURS) - set(own)}"
 
 

@@ -1,9 +1,12 @@
 """An explorer whose compute or draw fails for some control values says so in itself and keeps the last figure."""
 
+import re
+
 import ipywidgets as W
 import pytest
 
 from simplex_edu.widgets import Explorer
+from test_accessibility import contrast_on_white
 
 
 def compute(x: int) -> int:
@@ -69,3 +72,15 @@ def test_a_typo_in_a_text_box_gives_a_short_note_not_an_error():
 
     box.value = "21"  # a good value again: the note is gone
     assert explorer.note is None and explorer.message.value == "" and explorer.message.layout.display == "none"
+
+
+def test_the_messages_colours_have_wcag_contrast_on_white():
+    """The error's text colour has 4.5:1 (WCAG 1.4.3, text), the error's and the note's borders 3:1 (1.4.11)."""
+    slider, box = W.IntSlider(value=2, min=0, max=10), W.Text(value="1")
+    failing, noting = Explorer(compute, draw, {"x": slider}), Explorer(read_digits, draw_digits, {"text": box})
+    slider.value, box.value = 8, "x1"
+    styles = failing.message.value + noting.message.value
+    texts, borders = re.findall(r"(?<![-\w])color:(#[0-9a-f]{6})", styles), re.findall(r"solid (#[0-9a-f]{6})", styles)
+    assert len(texts) == 1 and len(borders) == 2
+    assert [c for c in texts if contrast_on_white(c) < 4.5] == []
+    assert [c for c in borders if contrast_on_white(c) < 3] == []
