@@ -3,14 +3,16 @@
 Unit tests prove the update functions and nbval proves the notebooks run headless; this proves what a learner
 sees. For each lesson in ``lessons/`` whose code uses ``Explorer(`` (found anew at every run, so new lessons are
 covered without edits): open it in JupyterLab (serving a temporary copy of the lessons, so autosave never touches
-the repo), Run All, then, with keyboard events only, Tab to the first slider or dropdown of every explorer and
-move it (an arrow key; End or Home on a dropdown), and require that the explorer's figure changes, that its text
-alternative (the image's title) is a sentence before and after; Tab on to each of its other sliders and dropdowns
-and move it by a key too; and require that no error, traceback in the log console
-(where widget callbacks report) or widget-load failure appears. Then axe-core checks the lesson's outputs (every
-rule, every impact; JupyterLab's own chrome excluded): zero violations but upstream's one, ipywidgets' slider
-handle (noUiSlider) without a name. On failure a screenshot, with the log console open, is saved in
-``test-artifacts/``.
+the repo), Run All, then, with keyboard events only, Tab to every control of every explorer and operate it: a
+slider by an arrow key, a dropdown by End or Home, a toggle button by Space, a text box by typing a new value and
+Enter (and, in a token box, a letters-only typo, which must give a short note and no traceback); the number
+operated must equal the explorer's controls. The first move, and every toggle's and text box's, must change the
+figure; its text alternative (the image's title) must be a sentence throughout; and no error, traceback in the log
+console (where widget callbacks report) or widget-load failure may appear. Then axe-core checks the lesson's
+outputs (every rule, every impact; JupyterLab's own chrome excluded), with colour-contrast shown to have checked
+text: zero violations but upstream's one, ipywidgets' slider handle (noUiSlider) without a name
+(https://github.com/leongersen/noUiSlider/issues/1223), allowed for that rule on that element only. On failure a
+screenshot, with the log console open, is saved in ``test-artifacts/``.
 
 Needs Debian's ``chromium`` and the Python ``playwright`` package (no browser download). Without them the tests
 skip, unless ``SIMPLEX_EDU_REQUIRE_BROWSER=1`` (set in CI), where a missing browser fails.
@@ -415,6 +417,9 @@ def is_sentence(text: str) -> bool:
 UPSTREAM_RULE = "aria-input-field-name"
 UPSTREAM_ELEMENT = re.compile(r'^<div class="noUi-handle[ "][^>]*\brole="slider"')
 OUTPUTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea"
+# axe-core's colour-contrast rule must have found this many text nodes clear in every lesson's outputs, so zero
+# violations is not zero because nothing was checked (measured: 10, lesson 00, to 29, lesson 04).
+MIN_OUTPUT_CONTRAST = 8
 # Every node of every result type: axe-playwright-python's default keeps violations only (one node for any other
 # rule), which would hide how many text nodes colour-contrast checked.
 EVERY_NODE = {"resultTypes": ["violations", "incomplete", "passes"]}
@@ -572,8 +577,9 @@ def type_typo(page: Page, explorer: Locator, lesson: str) -> str:
 
 @pytest.mark.parametrize("lesson", lessons_with_explorers(), ids=lambda p: p.stem)
 def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, page: Page) -> None:
-    """Run the lesson in JupyterLab; each explorer's first control, moved from the keyboard, redraws its figure (its
-    text alternative a sentence throughout), with no errors; axe-core finds nothing but upstream's in the outputs."""
+    """Run the lesson in JupyterLab; every control of every explorer is operated from the keyboard (the first, a
+    toggle and a text box redraw the figure; its text alternative a sentence throughout), with no errors; axe-core
+    finds nothing but upstream's in the outputs, its colour-contrast rule having checked text."""
     page_errors: list[str] = []  # for the failure message: JupyterLab logs some harmless errors too
     page.on("pageerror", lambda error: page_errors.append(str(error)[:300]))
     page.on("console", lambda message: message.type == "error" and page_errors.append(message.text[:300]))
@@ -645,7 +651,7 @@ def test_explorers_redraw_in_jupyterlab(lesson: Path, jupyterlab: JupyterLab, pa
         ours, upstream, contrast = axe_on_outputs(page)
         if ours:
             raise AssertionError(f"axe-core violations in the outputs:\n{axe_report({'violations': ours})}")
-        assert contrast[0] > 0, "axe-core's colour-contrast checked no text in the outputs"
+        assert contrast[0] >= MIN_OUTPUT_CONTRAST, f"axe-core's colour-contrast passed only {contrast[0]} text nodes"
         checked = time.monotonic()
         step = "check outputs and the log console for errors"
         errors = error_outputs(page) + log_console_errors(page)

@@ -2,7 +2,8 @@
 
 axe-core (the copy bundled with ``axe-playwright-python``, injected into the page: nothing is fetched) runs every
 rule it has, of every impact, on every site page, the instructor page included; the test asks for zero
-violations. Every figure on a page must have an ``alt`` that is a sentence, not a file name. The built site comes
+violations, and for its colour-contrast rule to have passed a measured number of text nodes on each page (those it
+could not decide are reported), the site's own text colour among them. Every figure on a page must have an ``alt`` that is a sentence, not a file name. The built site comes
 from tests/test_site.py's fixtures (``SIMPLEX_EDU_SITE_DIR`` names one built already, as ``.ci/site.sh`` does).
 
 In JupyterLab, every lesson's explorers are moved from the keyboard and every lesson's outputs checked by
@@ -11,7 +12,7 @@ Here an explorer with every kind of control the lessons' first controls use and 
 dropdown) is driven with the keyboard only: Tab reaches each control, an arrow key moves it, the figure redraws and
 its text alternative (the image's title) follows. axe-core then checks the notebook's outputs (JupyterLab's own
 chrome is not the course's); the one violation allowed is upstream's: ipywidgets' slider handle (noUiSlider) has no
-name.
+name (https://github.com/leongersen/noUiSlider/issues/1223), that rule on that element only.
 """
 
 from __future__ import annotations
