@@ -3,8 +3,9 @@
 axe-core (the copy bundled with ``axe-playwright-python``, injected into the page: nothing is fetched) runs every
 rule it has, of every impact, on every site page, the instructor page included; the test asks for zero
 violations, and for its colour-contrast rule to have passed a measured number of text nodes on each page (those it
-could not decide are reported), the site's own text colour among them. Every figure on a page must have an ``alt`` that is a sentence, not a file name. The built site comes
-from tests/test_site.py's fixtures (``SIMPLEX_EDU_SITE_DIR`` names one built already, as ``.ci/site.sh`` does).
+could not decide are reported), the site's own text colour among them. Every figure on a page must have an ``alt``
+that is a sentence, not a file name. The built site comes from tests/test_site.py's fixtures
+(``SIMPLEX_EDU_SITE_DIR`` names one built already, as ``.ci/site.sh`` does).
 
 In JupyterLab, every lesson's explorers are moved from the keyboard and every lesson's outputs checked by
 axe-core in tests/test_browser.py, in the run of each lesson that test makes anyway (a lesson is not run twice).
