@@ -4,7 +4,9 @@
 ``draw(fig, data)`` redraws the figure from that data. Moving a control recomputes and redraws in place.
 The figure is shown as a PNG in an Image widget, so no extension or special backend is needed anywhere.
 When compute or draw fails for some control values, the explorer says so above the figure (what failed, for
-which values), keeps the last good figure, and clears the message once the controls give a figure again.
+which values), keeps the last good figure, and clears the message once the controls give a figure again. A compute
+that skips characters typed into a text box lists them in its result dict's ``"ignored"``; the explorer then says
+so in the same place (a short note, not an error), so a typo is seen in the page, not only inside the figure.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class Explorer:
         self.image.add_traits(description=traitlets.Unicode("").tag(sync=True))
         self.update_seconds: list[float] = []
         self.error: str | None = None  # what the last update could not do, shown in ``self.message``
+        self.note: str | None = None  # what the last good update skipped of the typed text (``ignored_note``)
+        self._shown: str | None = None  # the message's HTML now, so an unchanged one costs no widget traffic
         self.message = W.HTML(layout=W.Layout(display="none"))
         self.message.add_class("simplex-explorer-error")
         for control in controls.values():
@@ -61,6 +65,7 @@ class Explorer:
                               self.image])
         self.widget.add_class("simplex-explorer")
         self._draw()  # not guarded: an explorer that fails on the lesson's own start values is a bug to see
+        self._show_message()
         EXPLORERS.add(self)
 
     def values(self) -> dict[str, Any]:
@@ -77,25 +82,34 @@ class Explorer:
             self._draw()
         except Exception as error:  # any failure of compute or draw: shown in the page, the explorer stays usable
             values = ", ".join(f"{name} = {value!r}" for name, value in self.values().items())
-            self._show_error(f"Could not update the figure for {values}: {type(error).__name__}: {error}. "
-                             "Showing the last figure that worked; move the controls to try other values.")
+            self.error = (f"Could not update the figure for {values}: {type(error).__name__}: {error}. "
+                          "Showing the last figure that worked; move the controls to try other values.")
         else:
-            self._show_error(None)
+            self.error = None
+        self._show_message()
 
-    def _show_error(self, text: str | None) -> None:
-        if text == self.error:
+    def _show_message(self) -> None:
+        """Show the error, else the note, above the figure (hidden when there is neither)."""
+        if self.error is not None:
+            shown = (f'<div role="alert" style="color:#b00020;border-left:3px solid #b00020;padding:2px 8px;'
+                     f'margin:2px 0">⚠ {html.escape(self.error[:400])}</div>')
+        elif self.note is not None:
+            shown = (f'<div role="status" style="border-left:3px solid #8c8c8c;padding:2px 8px;margin:2px 0">'
+                     f"{html.escape(self.note)}</div>")
+        else:
+            shown = None
+        if shown == self._shown:
             return  # no widget traffic when nothing changes (most updates)
-        self.error = text
-        self.message.value = "" if text is None else (
-            '<div style="color:#b00020;border-left:3px solid #b00020;padding:2px 8px;margin:2px 0">'
-            f"⚠ {html.escape(text[:400])}</div>")
-        self.message.layout.display = "none" if text is None else ""
+        self._shown = shown
+        self.message.value = shown or ""
+        self.message.layout.display = "none" if shown is None else ""
 
     def _draw(self) -> None:
         """Compute from the current values, draw, and show the figure (raises whatever compute or draw raises)."""
         start = time.perf_counter()
         data = self.compute(**self.values())
         self.draw(self.fig, data)
+        self.note = ignored_note(data)
         if not self.update_seconds:
             self._placed_by_hand = self.fig.get_layout_engine() is None  # the draw turned layout off: keep it so
             self._lay_out()
@@ -129,6 +143,15 @@ class Explorer:
         # A short, stable text form: the widget's own repr embeds the figure's PNG, which varies by machine.
         bundle["text/plain"] = f"Explorer({', '.join(self.controls)})"
         display(bundle, raw=True)
+
+
+def ignored_note(data: Any) -> str | None:
+    """The note for typed characters a compute skipped (its result dict's ``"ignored"``), or None if there are none."""
+    ignored = data.get("ignored") if isinstance(data, dict) else None
+    if not ignored:
+        return None
+    shown = " ".join(map(str, ignored[:6])) + (" …" if len(ignored) > 6 else "")
+    return f"Ignored what was typed but means nothing here ({shown}); the figure shows the rest."
 
 
 def _drawn_texts(fig: Figure) -> list[Text]:

@@ -2,8 +2,10 @@
 
 axe-core (the copy bundled with ``axe-playwright-python``, injected into the page: nothing is fetched) runs every
 rule it has, of every impact, on every site page, the instructor page included; the test asks for zero
-violations. Every figure on a page must have an ``alt`` that is a sentence, not a file name. The built site comes
-from tests/test_site.py's fixtures (``SIMPLEX_EDU_SITE_DIR`` names one built already, as ``.ci/site.sh`` does).
+violations, and for its colour-contrast rule to have passed a measured number of text nodes on each page (those it
+could not decide are reported), the site's own text colour among them. Every figure on a page must have an ``alt``
+that is a sentence, not a file name. The built site comes from tests/test_site.py's fixtures
+(``SIMPLEX_EDU_SITE_DIR`` names one built already, as ``.ci/site.sh`` does).
 
 In JupyterLab, every lesson's explorers are moved from the keyboard and every lesson's outputs checked by
 axe-core in tests/test_browser.py, in the run of each lesson that test makes anyway (a lesson is not run twice).
@@ -11,11 +13,12 @@ Here an explorer with every kind of control the lessons' first controls use and 
 dropdown) is driven with the keyboard only: Tab reaches each control, an arrow key moves it, the figure redraws and
 its text alternative (the image's title) follows. axe-core then checks the notebook's outputs (JupyterLab's own
 chrome is not the course's); the one violation allowed is upstream's: ipywidgets' slider handle (noUiSlider) has no
-name.
+name (https://github.com/leongersen/noUiSlider/issues/1223), that rule on that element only.
 """
 
 from __future__ import annotations
 
+import collections
 import html
 import re
 from pathlib import Path
@@ -26,9 +29,9 @@ import pytest
 
 from test_accessibility import FILE_NAME, TEXTS_PENDING
 from test_browser import (  # noqa: F401 (browser, jupyterlab and page are fixtures)
-    FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, axe_on_outputs, axe_report, browser,
-    jupyterlab, move_focused_control, page, run_all, save_screenshot, scroll_to, tab_to_control, wait_for_figure,
-    wait_for_kernel_idle)
+    EVERY_NODE, FIGURE_REDRAW, KERNEL_IDLE, KERNEL_LABEL, PAGE_LOAD, WIDGET_RENDER, JupyterLab, axe_on_outputs,
+    axe_report, browser, contrast_results, jupyterlab, move_focused_control, page, run_all, save_screenshot, scroll_to,
+    tab_to_control, wait_for_figure, wait_for_kernel_idle)
 from test_site import LESSONS, built, html_pages, served  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
@@ -56,7 +59,19 @@ def site_browser() -> Iterator[Browser]:
         launched.close()
 
 
+# axe-core's colour-contrast rule must have found this many text nodes clear (in ``passes``) on every site page, and
+# on every lesson page, so zero violations is not zero because nothing was checked. Measured: 17 on the fewest
+# (genindex.html), 420 to 1,241 on the lesson pages; 2 to 17 a page undecided (``incomplete``), reported.
+MIN_CONTRAST_CHECKED = {"page": 15, "lesson page": 400}
+# The site's own CSS text colours (site/static/site.css): each selector's text must pass colour-contrast wherever it
+# appears.
+OWN_TEXT_COLOURS = ["details.solution > summary"]
+
+
 def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_browser: Browser) -> None:  # noqa: F811
+    """Every rule of every impact, on every page: zero violations, with colour-contrast shown to have run on text
+    (at least ``MIN_CONTRAST_CHECKED`` nodes passed on each page; those axe could not decide are reported), and
+    every element with one of the site's own text colours passing it."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
@@ -64,19 +79,35 @@ def test_every_site_page_has_no_axe_violation(built: Path, served: str, site_bro
     assert {f"lessons/{p.stem}.html" for p in LESSONS} <= set(pages) and "instructors.html" in pages
     context = site_browser.new_context(viewport={"width": 1400, "height": 1000})
     context.route(lambda url: not url.startswith(served), lambda route: route.abort())
-    failures = []
+    failures, contrast, own = [], {}, collections.Counter()
     try:
         for name in pages:
             page = context.new_page()
             page.goto(served + name, wait_until="load")
             page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
-            results = axe.run(page).response
+            results = axe.run(page, options=EVERY_NODE).response
             if results["violations"]:
                 failures.append(f"{name}:\n{axe_report(results)}")
+            contrast[name] = contrast_results(results)
+            for selector in OWN_TEXT_COLOURS:
+                elements = page.locator(f"{selector}, {selector} *").count()  # a summary and its <code> name
+                if elements:
+                    checked = contrast_results(axe.run(page, context=selector,
+                                                       options={"runOnly": ["color-contrast"]}).response)
+                    if checked != (elements, 0, 0):
+                        failures.append(f"{name}: {selector}: colour-contrast passed {checked[0]} of {elements} "
+                                        f"elements ({checked[1]} undecided, {checked[2]} violations)")
+                    own[selector] += checked[0]
             page.close()
     finally:
         context.close()
+    print("colour-contrast, nodes passed / undecided per page:",
+          "; ".join(f"{name} {p}/{i}" for name, (p, i, _) in contrast.items()), "; own colours passed:", dict(own))
     assert not failures, "\n".join(failures)
+    few = {name: p for name, (p, _, _) in contrast.items()
+           if p < MIN_CONTRAST_CHECKED["lesson page" if name.startswith("lessons/") else "page"]}
+    assert not few, f"colour-contrast passed fewer text nodes than {MIN_CONTRAST_CHECKED} on {few}"
+    assert set(own) == set(OWN_TEXT_COLOURS), f"no page has {set(OWN_TEXT_COLOURS) - set(own)}"
 
 
 @pytest.mark.parametrize("lesson", [pytest.param(p, marks=pytest.mark.xfail(
@@ -136,9 +167,11 @@ def test_an_explorer_works_from_the_keyboard_and_its_outputs_pass_axe(jupyterlab
         assert reached == ["slider points", "slider scale", "dropdown shape"], f"Tab reached {reached}"
         assert image.get_attribute("title") == f"A parabola through 4 points, scaled by {10 ** 0.1:.3g}."
         step = "axe-core on the notebook's outputs"
-        ours, upstream = axe_on_outputs(page)
+        ours, upstream, contrast = axe_on_outputs(page)
         assert not ours, f"axe-core in JupyterLab:\n{axe_report({'violations': ours})}"
-        print(f"axe-core in JupyterLab: upstream only:\n{axe_report({'violations': upstream})}")
+        assert contrast[0] > 0, "axe-core's colour-contrast checked no text in the outputs"
+        print(f"axe-core in JupyterLab: upstream only:\n{axe_report({'violations': upstream})}\n"
+              f"colour-contrast: {contrast[0]} text nodes passed, {contrast[1]} undecided")
     except Exception as failure:
         shot, logged = save_screenshot(page, "browser-keyboard", explorer)
         raise AssertionError(f"keyboard: failed at step '{step}' (reached {reached}): {failure}\n"

@@ -541,7 +541,8 @@ def transformer_walk(step: int, tokens: str, layer: int, transitions: np.ndarray
     else:
         true = probed = prior[None]
         net_next = B.next_token_probs(prior, transitions)
-    return {"tokens": seq, "true": true, "probed": probed, "layer": layer,
+    ignored = sorted({c for c in tokens if c not in "012" and not c.isspace()})  # said in the page (widgets)
+    return {"tokens": seq, "true": true, "probed": probed, "layer": layer, "ignored": ignored,
             "true_next": B.next_token_probs(true[-1], transitions), "net_next": net_next}
 
 
