@@ -61,6 +61,52 @@ def _by_joint_table(p_one):
     return tensor
 
 
+def _learner_guess(fit_predictions, fit_beliefs, test_predictions, *, no_rounding=False, all_mean=False,
+                   unseen_zeros=False, first_only=False, summed=False, first_column=False, stop_early=False):
+    """The best guess from the prediction as a learner writes it, with a switch for each slip (all off: right)."""
+    def key(row):
+        row = row if no_rounding else np.round(row, 6)
+        return tuple(row[:1]) if first_column else tuple(row)
+
+    groups = {}
+    for row, belief in zip(fit_predictions, fit_beliefs):
+        groups.setdefault(key(row), []).append(belief)
+    names = sorted(groups)
+    means = {}
+    for name in names[:-1] if stop_early else names:
+        members = np.array(groups[name])
+        means[name] = members[0] if first_only else members.sum(axis=0) if summed else members.mean(axis=0)
+    fallback = np.zeros(fit_beliefs.shape[1]) if unseen_zeros else fit_beliefs.mean(axis=0)
+    if all_mean:
+        return np.tile(fit_beliefs.mean(axis=0), (len(test_predictions), 1))
+    return np.array([means.get(key(row), fallback) for row in test_predictions])
+
+
+def _guess_by_unique(fit_predictions, fit_beliefs, test_predictions):
+    """Right, vectorised: np.unique's inverse indices as group labels, np.add.at for the sums."""
+    fit_rounded, test_rounded = np.round(fit_predictions, 6), np.round(test_predictions, 6)
+    rows, label = np.unique(fit_rounded, axis=0, return_inverse=True)
+    label = label.reshape(-1)
+    sums = np.zeros((len(rows), fit_beliefs.shape[1]))
+    np.add.at(sums, label, fit_beliefs)
+    means = sums / np.bincount(label)[:, None]
+    out = np.tile(fit_beliefs.mean(axis=0), (len(test_predictions), 1))
+    for k, row in enumerate(test_rounded):
+        same = np.flatnonzero(np.all(rows == row, axis=1))
+        if len(same):
+            out[k] = means[same[0]]
+    return out
+
+
+def _guess_by_masks(fit_predictions, fit_beliefs, test_predictions):
+    """Right, directly: for each asked prediction, a mask of the fit contexts within 1e-9 of it."""
+    out = []
+    for row in test_predictions:
+        same = np.all(np.abs(fit_predictions - row) < 1e-9, axis=1)
+        out.append(fit_beliefs[same].mean(axis=0) if same.any() else fit_beliefs.mean(axis=0))
+    return np.array(out)
+
+
 MISTAKES = [
     Mistake("check_rrxor_transitions", "computes XNOR instead of XOR (T and F swapped)",
             lambda p: _learner(p, xnor=True), "T and F are swapped"),
@@ -84,9 +130,29 @@ MISTAKES = [
             lambda p: _learner(p, first_swap=True), "wrong memory state"),
     Mistake("check_rrxor_transitions", "a loop over the memory states stops early, leaving \"1\" empty",
             lambda p: _learner(p, stop_early=True), "has no moves"),
+    Mistake("check_best_guess_from_prediction", "groups the predictions without rounding them",
+            lambda *a: _learner_guess(*a, no_rounding=True), "differ by rounding error only"),
+    Mistake("check_best_guess_from_prediction", "answers the mean of all fit beliefs for every context",
+            lambda *a: _learner_guess(*a, all_mean=True), "mean of all fit beliefs: average only"),
+    Mistake("check_best_guess_from_prediction", "answers zeros for a prediction never seen",
+            lambda *a: _learner_guess(*a, unseen_zeros=True), "never seen in the fit set gets zeros"),
+    Mistake("check_best_guess_from_prediction", "takes the first fit belief of each group",
+            lambda *a: _learner_guess(*a, first_only=True), "the first fit belief"),
+    Mistake("check_best_guess_from_prediction", "sums each group's beliefs instead of averaging",
+            lambda *a: _learner_guess(*a, summed=True), "summed, not averaged"),
+    Mistake("check_best_guess_from_prediction", "groups by P(token 0) alone",
+            lambda *a: _learner_guess(*a, first_column=True), "P(token 0) alone"),
+    Mistake("check_best_guess_from_prediction", "a loop over the groups stops one short",
+            lambda *a: _learner_guess(*a, stop_early=True), "stops one short"),
+    Mistake("check_best_guess_from_prediction", "sorts the fit beliefs in place to group them",
+            lambda fp, fb, tp: (fb.sort(axis=0), _learner_guess(fp, fb, tp))[1], "changed its input"),
 ]
 
 ALTERNATIVES = [
+    Alternative("check_best_guess_from_prediction", "a dict of groups (the learner's layout, every switch off)",
+                _learner_guess),
+    Alternative("check_best_guess_from_prediction", "np.unique's inverse indices and np.add.at", _guess_by_unique),
+    Alternative("check_best_guess_from_prediction", "a mask per asked prediction, within 1e-9", _guess_by_masks),
     Alternative("check_rrxor_transitions", "entry by entry (the learner's layout, every switch off)", _learner),
     Alternative("check_rrxor_transitions", "one rule per state, by name", _by_rule),
     Alternative("check_rrxor_transitions", "an emission table and a next-state table",

@@ -75,3 +75,74 @@ def check_rrxor_transitions(fn: Callable[[float], np.ndarray]) -> CheckResult:
                                "(1 with probability p_one) and moves to the state that remembers it; \"0\" and \"1\" "
                                "emit the second bit and move to T if the XOR is 1, F if it is 0; T emits 1 and F "
                                "emits 0 with probability 1, both back to S.")
+
+
+# ---------------------------------------------------------------- Exercise 4.1: the best guess from the prediction
+
+def _guess(fit_predictions: np.ndarray, fit_beliefs: np.ndarray, test_predictions: np.ndarray, *,
+           decimals: int | None = 6, first_column: bool = False, unseen: str = "mean", pick: str = "mean",
+           drop_last_group: bool = False) -> np.ndarray:
+    """The best guess with one slip switched on: all defaults give the right answer."""
+    def keys(rows: np.ndarray) -> list[tuple]:
+        rows = rows if decimals is None else np.round(rows, decimals)
+        return [tuple(row[:1] if first_column else row) for row in rows]
+
+    groups: dict[tuple, list[np.ndarray]] = {}
+    for key, belief in zip(keys(fit_predictions), fit_beliefs):
+        groups.setdefault(key, []).append(belief)
+    kept = sorted(groups)[:-1] if drop_last_group else sorted(groups)
+    combine = {"mean": lambda m: np.mean(m, axis=0), "first": lambda m: m[0], "sum": lambda m: np.sum(m, axis=0)}
+    means = {key: combine[pick](groups[key]) for key in kept}
+    fallback = fit_beliefs.mean(axis=0) if unseen == "mean" else np.zeros(fit_beliefs.shape[1])
+    return np.array([means.get(key, fallback) for key in keys(test_predictions)])
+
+
+def _guess_cases() -> list[Case]:
+    """A hand-sized case with rounding noise and an unseen prediction, three tokens, and RRXOR's own beliefs."""
+    rng = np.random.default_rng(8)
+    two = np.array([[0.5, 0.5], [0.5, 0.5], [0.25, 0.75], [0.5, 0.5], [0.25, 0.75]])
+    asked = np.array([[0.5, 0.5], [0.25, 0.75], [0.5 + 1e-12, 0.5 - 1e-12], [0.9, 0.1]])
+    three = np.array([[0.2, 0.3, 0.5], [0.2, 0.5, 0.3], [0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])
+    transitions = B.rrxor()
+    tokens, _ = B.sample_sequences(transitions, 60, 6, rng)
+    beliefs = B.filter_beliefs(tokens, transitions).reshape(-1, 5)
+    predictions = B.next_token_probs(beliefs, transitions)
+    return [Case((two, rng.dirichlet(np.ones(5), 5), asked),
+                 label="5 fit contexts with 2 predictions; asked: both, one of them off by 1e-12, one never seen"),
+            Case((three, rng.dirichlet(np.ones(3), 4), three[[1, 0, 3]]),
+                 label="3-token predictions, two of them with the same P(token 0)"),
+            Case((predictions[:240], beliefs[:240], predictions[240:]),
+                 label="RRXOR: 240 fit contexts' exact predictions and beliefs, 120 held out")]
+
+
+GUESS_DIAGNOSES = [
+    Diagnosis(lambda fp, fb, tp: _guess(fp, fb, tp, decimals=None),
+              "a prediction 1e-12 away from a fit one is treated as never seen: predictions that differ by rounding "
+              "error only are the same prediction, so round them (np.round(…, 6)) before grouping"),
+    Diagnosis(lambda fp, fb, tp: np.broadcast_to(fb.mean(axis=0), (len(tp), fb.shape[1])),
+              "every context gets the mean of all fit beliefs: average only the fit contexts whose prediction is the "
+              "same as the one asked about"),
+    Diagnosis(lambda fp, fb, tp: _guess(fp, fb, tp, unseen="zeros"),
+              "a prediction never seen in the fit set gets zeros: give it the mean of all fit beliefs (the best "
+              "guess when the prediction tells you nothing)"),
+    Diagnosis(lambda fp, fb, tp: _guess(fp, fb, tp, pick="first"),
+              "each prediction gets the first fit belief that has it, not the mean of all of them"),
+    Diagnosis(lambda fp, fb, tp: _guess(fp, fb, tp, pick="sum"),
+              "the group's beliefs are summed, not averaged: divide by how many fit contexts share the prediction"),
+    Diagnosis(lambda fp, fb, tp: _guess(fp, fb, tp, first_column=True),
+              "contexts are grouped by P(token 0) alone: with three tokens two different predictions can share it; "
+              "group by the whole row"),
+    Diagnosis(lambda fp, fb, tp: _guess(fp, fb, tp, drop_last_group=True),
+              "the last group of predictions has no mean of its own (a loop over the groups that stops one short?)"),
+]
+
+
+def check_best_guess_from_prediction(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> CheckResult:
+    """Exercise 4.1: the mean fit belief per exact prediction, the fit set's mean belief for one never seen."""
+    from simplex_edu.beliefs.beyond import best_guess_from_prediction
+
+    return check_function(fn, best_guess_from_prediction, _guess_cases(), diagnoses=GUESS_DIAGNOSES,
+                          exercise="Exercise 4.1 (best_guess_from_prediction)", inputs_read_only=True,
+                          hint="group the fit contexts by their prediction rounded to 6 places (a tuple of the row "
+                               "is a dict key), average each group's beliefs, and answer each asked prediction with "
+                               "its group's mean, or with fit_beliefs.mean(axis=0) if no fit context had it.")
