@@ -192,6 +192,8 @@ def time_explorer_updates(explorer: Explorer, moves: int = 6) -> float:
         values = [options[i % len(options)] for i in range(1, moves + 1)]
     elif isinstance(control, W.FloatLogSlider):
         values = list(control.base ** np.linspace(control.min, control.max, moves))
+    elif isinstance(control, W.Text):  # the value typed a character at a time, as a learner types it
+        values = [original[:k] for k in np.linspace(1, max(1, len(original)), moves).round().astype(int)]
     else:
         values = list(np.linspace(control.min, control.max, moves))
         if isinstance(control.value, int):

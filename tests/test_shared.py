@@ -95,3 +95,11 @@ def test_training_callback_and_learning_rate_drop():
     dropped, _ = run(0.5)
     assert seen == list(range(40))
     assert dropped[:21] == constant[:21] and dropped[21:] != constant[21:]  # identical until the drop at step 20
+
+
+def test_explorer_timing_types_a_text_box_a_character_at_a_time():
+    seen = []
+    explorer = widgets.Explorer(lambda text: seen.append(text) or len(text), lambda fig, n: fig.axes[0].plot([n]),
+                                {"text": W.Text(value="0120")})
+    widgets.time_explorer_updates(explorer, moves=4)
+    assert seen[1:] == ["0", "01", "012", "0120"]  # four prefixes, the last one the value it started from
