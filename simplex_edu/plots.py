@@ -128,6 +128,17 @@ def image_scale() -> int:
     return 2 if os.environ.get(RETINA, "") not in ("", "0") else 1
 
 
+def _palette_png(png: bytes) -> bytes:
+    """The PNG with at most 256 colours: a third of the bytes for the site's sharper figures, which look the same
+    (flat colours and anti-aliased edges need few), so the site stays within its 10 MB as lessons are added."""
+    from PIL import Image  # matplotlib's own dependency
+
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(  # median cut, for RGB
+        buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
 def figure_html(fig: Figure) -> str:
     """A described figure as ``<img alt="its text" src="data:image/png...">``, at its own size on the page."""
     # Sharper by image_scale(), but no wider than twice a page column's pixels: a big figure shown narrower
@@ -135,7 +146,7 @@ def figure_html(fig: Figure) -> str:
     scale = min(image_scale(), max(1.0, MAX_IMAGE_PIXELS / (fig.get_figwidth() * fig.dpi)))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=fig.dpi * scale, bbox_inches="tight")
-    png = buffer.getvalue()
+    png = buffer.getvalue() if scale == 1 else _palette_png(buffer.getvalue())
     width, height = (round(int.from_bytes(png[at:at + 4], "big") / scale) for at in (16, 20))  # the PNG header
     return (f'{ALT_PREFIX}{html.escape(fig.alt_text)}" width="{width}" height="{height}" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')

@@ -11,6 +11,7 @@ worked solution has one. Where strategies share a figure, a second cue beside co
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 from pathlib import Path
@@ -133,7 +134,9 @@ def test_retina_doubles_the_pixels_not_the_size(monkeypatch: pytest.MonkeyPatch)
     two = plots.figure_html(fig)
     size = re.compile(r'width="\d+" height="\d+"')
     assert size.search(one).group() == size.search(two).group()
-    assert len(two) > 2 * len(one)
+    pngs = [base64.b64decode(markup.split("base64,")[1].rstrip('">')) for markup in (one, two)]
+    assert int.from_bytes(pngs[1][16:20], "big") == 2 * int.from_bytes(pngs[0][16:20], "big")  # twice the pixels
+    assert pngs[1][25] == 3 and pngs[0][25] != 3  # the site's sharper copy is a palette PNG (colour type 3)
 
 
 def test_figures_without_text_finds_bare_pngs_only() -> None:
